@@ -1,0 +1,112 @@
+"""Figures the chapters share: attention heatmaps (chapter 2 onwards).
+
+Every function takes an optional matplotlib ``ax`` to draw into (a new figure is made when it is
+``None``) and returns the ``Axes`` it drew on, so a chapter can put several heatmaps side by side::
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), layout="constrained")
+    attention_heatmap(w_dot, ax=axes[0], title="dot product")
+    attention_heatmap(w_add, ax=axes[1], title="additive")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from jaxtyping import Float
+from matplotlib.axes import Axes
+from torch import Tensor
+
+Weights = Float[Tensor, "seq_q seq_k"] | Float[np.ndarray, "seq_q seq_k"]
+
+__all__ = ["attention_heatmap", "annotate_heatmap"]
+
+
+def _to_2d_array(weights, name: str = "weights") -> np.ndarray:
+    """A float numpy copy of a 2-D tensor or array; ValueError naming the shape otherwise."""
+    if isinstance(weights, torch.Tensor):
+        weights = weights.detach().to("cpu", torch.float64).numpy()
+    arr = np.asarray(weights, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D (seq_q, seq_k), got shape {tuple(arr.shape)}; "
+            f"pick one batch element / head first, e.g. {name}[0]"
+        )
+    return arr
+
+
+def _check_labels(labels: Sequence[str] | None, n: int, name: str, axis: str) -> None:
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"{name} has {len(labels)} labels but the weights have {n} {axis}")
+
+
+def attention_heatmap(
+    weights: Weights,
+    *,
+    q_labels: Sequence[str] | None = None,
+    k_labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "viridis",
+) -> Axes:
+    """Draw attention weights as a heatmap: one row per query, one column per key.
+
+    Args:
+        weights: a 2-D tensor or array ``(seq_q, seq_k)``; row ``i`` holds the weights query ``i``
+            gives to each key (a batch or head must be selected first).
+        q_labels: ``seq_q`` tick labels for the rows (the queries, y axis); positions if ``None``.
+        k_labels: ``seq_k`` tick labels for the columns (the keys, x axis); positions if ``None``.
+        ax: where to draw; a new figure is made if ``None``.
+        title: the axes title.
+        cmap: a matplotlib colour map name.
+
+    Returns:
+        The ``Axes`` drawn on. It has a colour bar labelled "attention weight". When every value lies in
+        ``[0, 1]`` (true of attention weights) the colour scale is fixed to ``[0, 1]``, so the same colour
+        means the same weight in every heatmap of the book; other values (raw scores) use their range.
+    """
+    arr = _to_2d_array(weights)
+    seq_q, seq_k = arr.shape
+    _check_labels(q_labels, seq_q, "q_labels", "query rows")
+    _check_labels(k_labels, seq_k, "k_labels", "key columns")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.0 + 0.45 * max(seq_k, 4), 0.8 + 0.4 * max(seq_q, 4)), layout="constrained")
+    finite = arr[np.isfinite(arr)]
+    is_prob = finite.size > 0 and finite.min() >= 0.0 and finite.max() <= 1.0
+    image = ax.imshow(arr, cmap=cmap, vmin=0.0 if is_prob else None, vmax=1.0 if is_prob else None,
+                      aspect="auto", interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, label="attention weight")
+    ax.set_xlabel("key")
+    ax.set_ylabel("query")
+    if k_labels is not None:
+        ax.set_xticks(range(seq_k), labels=[str(s) for s in k_labels],
+                      rotation=45 if max(len(str(s)) for s in k_labels) > 3 else 0,
+                      ha="right" if max(len(str(s)) for s in k_labels) > 3 else "center")
+    elif seq_k <= 16:
+        ax.set_xticks(range(seq_k))
+    if q_labels is not None:
+        ax.set_yticks(range(seq_q), labels=[str(s) for s in q_labels])
+    elif seq_q <= 16:
+        ax.set_yticks(range(seq_q))
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def annotate_heatmap(ax: Axes, weights: Weights, fmt: str = "{:.2f}", fontsize: float = 8) -> Axes:
+    """Write each value of a 2-D ``weights`` ``(seq_q, seq_k)`` in its cell of a heatmap drawn on ``ax``.
+
+    For small examples whose numbers the reader should be able to check by hand. The text is dark on
+    light cells and light on dark ones. Returns ``ax``.
+    """
+    arr = _to_2d_array(weights)
+    images = ax.get_images()
+    norm = images[-1].norm if images else plt.Normalize(np.nanmin(arr), np.nanmax(arr))
+    for i in range(arr.shape[0]):
+        for j in range(arr.shape[1]):
+            light = norm(arr[i, j]) > 0.6 if np.isfinite(arr[i, j]) else False
+            ax.text(j, i, fmt.format(arr[i, j]), ha="center", va="center", fontsize=fontsize,
+                    color="black" if light else "white")
+    return ax
