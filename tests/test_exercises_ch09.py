@@ -1,0 +1,219 @@
+"""Tests of the chapter 9 exercise checkers: the references pass, the stub and the mutants fail with
+the hint that names their mistake."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+
+from tfmcourse.exercises import ExerciseError
+from tfmcourse.exercises import ch09 as check
+
+# ----------------------------------------------------------------------------- references
+
+
+def _attn(x, w_qkv, w_o, num_heads, *, mask="tril", scale=None, axis=-1, out=True, split="qkv", heads="hd"):
+    b, s, d = x.shape
+    qkv = x @ w_qkv
+    if split == "qkv":
+        q, k, v = qkv.split(d, dim=-1)
+    elif split == "chunk_wrong_axis":
+        q, k, v = rearrange(qkv, "b s (d three) -> three b s d", three=3)
+    pat = "b s (h d) -> b h s d" if heads == "hd" else "b s (d h) -> b h s d"
+    q, k, v = (rearrange(t, pat, h=num_heads) for t in (q, k, v))
+    d_head = d // num_heads
+    scores = q @ k.transpose(-2, -1) / (math.sqrt(d_head) if scale is None else scale(d, d_head))
+    ones = torch.ones(s, s, dtype=torch.bool)
+    m = {"tril": ones.tril(), "none": ones, "triu": ones.triu(1), "strict": ones.tril(-1)}[mask]
+    weights = torch.softmax(scores.masked_fill(~m, float("-inf")), dim=axis)
+    o = rearrange(weights @ v, "b h s d -> b s (h d)" if heads == "hd" else "b h s d -> b s (d h)")
+    return o @ w_o if out else o
+
+
+def ref_causal_self_attention(x, w_qkv, w_o, num_heads):
+    return _attn(x, w_qkv, w_o, num_heads)
+
+
+def ref_top_k_logits(logits, k):
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def ref_attention_step(x_new, w_q, w_k, w_v, cache):
+    q, k, v = x_new @ w_q, x_new @ w_k, x_new @ w_v
+    if "k" in cache:
+        k = torch.cat([cache["k"], k], dim=1)
+        v = torch.cat([cache["v"], v], dim=1)
+    cache["k"], cache["v"] = k, v
+    weights = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(q.shape[-1]), dim=-1)
+    return weights @ v
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("Exercise: write your solution here")
+
+
+CHECKERS = [
+    (check.causal_self_attention, ref_causal_self_attention),
+    (check.top_k_logits, ref_top_k_logits),
+    (check.attention_step, ref_attention_step),
+]
+
+
+@pytest.mark.parametrize("checker, fn", CHECKERS)
+def test_reference_passes(checker, fn, capsys):
+    checker(fn)
+    out = capsys.readouterr().out
+    assert "✔" in out and "correct" in out and fn.__name__.removeprefix("ref_") in out
+
+
+@pytest.mark.parametrize("checker", [c for c, _ in CHECKERS])
+def test_stub_fails(checker):
+    with pytest.raises(ExerciseError, match="not implemented"):
+        checker(stub)
+
+
+def test_other_correct_solutions_pass(capsys):
+    """Solutions written with torch's fused attention, sort instead of topk, or a mask work too."""
+
+    def sdpa_attention(x, w_qkv, w_o, num_heads):
+        b, s, d = x.shape
+        q, k, v = (t.view(b, s, num_heads, -1).transpose(1, 2) for t in (x @ w_qkv).chunk(3, dim=-1))
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return o.transpose(1, 2).reshape(b, s, d) @ w_o
+
+    def sorted_top_k(logits, k):
+        kth = logits.sort(dim=-1, descending=True).values[:, k - 1 : k]
+        return torch.where(logits >= kth, logits, torch.tensor(float("-inf"), dtype=logits.dtype))
+
+    def masked_step(x_new, w_q, w_k, w_v, cache):
+        k_new, v_new = x_new @ w_k, x_new @ w_v
+        cache["k"] = torch.cat([cache["k"], k_new], 1) if "k" in cache else k_new
+        cache["v"] = torch.cat([cache["v"], v_new], 1) if "v" in cache else v_new
+        t = cache["k"].shape[1]
+        mask = torch.ones(1, t, dtype=torch.bool).tril(diagonal=t - 1)  # bottom-right aligned: all True
+        return F.scaled_dot_product_attention(x_new @ w_q, cache["k"], cache["v"], attn_mask=mask)
+
+    check.causal_self_attention(sdpa_attention)
+    check.top_k_logits(sorted_top_k)
+    check.attention_step(masked_step)
+    assert capsys.readouterr().out.count("✔") == 3
+
+
+def test_the_package_sampler_is_a_correct_top_k():
+    from tfmcourse.sampling import filter_logits
+
+    check.top_k_logits(lambda logits, k: filter_logits(logits, top_k=k))
+
+
+# ------------------------------------------------------------------------------------ mutants
+
+
+def _m(**kw):
+    return lambda x, w_qkv, w_o, num_heads: _attn(x, w_qkv, w_o, num_heads, **kw)
+
+
+ATTENTION_MUTANTS = {
+    "no_mask": (_m(mask="none"), "no causal mask"),
+    "mask_inverted": (_m(mask="triu"), "NaN|inverted"),
+    "diagonal_masked": (_m(mask="strict"), "NaN|diagonal"),
+    "scaled_by_d_model": (_m(scale=lambda d, dh: math.sqrt(d)), "1/sqrt\\(d_model\\)"),
+    "no_scale": (_m(scale=lambda d, dh: 1.0), "not scaled"),
+    "softmax_axis": (_m(axis=-2), "wrong axis"),
+    "no_output_projection": (_m(out=False), "output projection"),
+    "qkv_interleaved": (_m(split="chunk_wrong_axis"), r"\[q \| k \| v\]"),
+    "heads_interleaved": (_m(heads="dh"), "interleaved features"),
+    "one_head": (lambda x, w_qkv, w_o, h: _attn(x, w_qkv, w_o, 1), "single-head"),
+    "returns_tuple": (lambda *a: (ref_causal_self_attention(*a), None), "only the output"),
+}
+
+
+@pytest.mark.parametrize("name", ATTENTION_MUTANTS)
+def test_attention_mutants_fail_with_their_hint(name):
+    fn, hint = ATTENTION_MUTANTS[name]
+    with pytest.raises(ExerciseError, match=hint):
+        check.causal_self_attention(fn)
+
+
+def _nan_free_inverted(x, w_qkv, w_o, num_heads):
+    """The inverted mask with NaN turned into zeros: still caught, by its values."""
+    return torch.nan_to_num(_attn(x, w_qkv, w_o, num_heads, mask="triu"))
+
+
+def test_inverted_mask_without_nan_is_named():
+    with pytest.raises(ExerciseError, match="inverted"):
+        check.causal_self_attention(_nan_free_inverted)
+
+
+TOPK_MUTANTS = {
+    "smallest": (lambda l, k: l.masked_fill(l > l.topk(k, -1, largest=False).values[:, -1:], float("-inf")), "smallest"),
+    "keeps_k_plus_one": (lambda l, k: ref_top_k_logits(l, min(k + 1, l.shape[-1])), "k \\+ 1"),
+    "keeps_k_minus_one": (lambda l, k: l.masked_fill(l <= l.topk(k, -1).values[:, -1:], float("-inf")), "k - 1"),
+    "zeros": (lambda l, k: l.masked_fill(l < l.topk(k, -1).values[:, -1:], 0.0), "set to 0"),
+    "axis": (lambda l, k: l.masked_fill(l < l.topk(min(k, l.shape[0]), 0).values[-1:], float("-inf")), "wrong axis"),
+    "probabilities": (lambda l, k: torch.softmax(ref_top_k_logits(l, k), -1), "probabilities"),
+    "nothing_removed": (lambda l, k: l.clone(), "Nothing was removed"),
+}
+
+
+@pytest.mark.parametrize("name", TOPK_MUTANTS)
+def test_top_k_mutants_fail_with_their_hint(name):
+    fn, hint = TOPK_MUTANTS[name]
+    with pytest.raises(ExerciseError, match=hint):
+        check.top_k_logits(fn)
+
+
+def _step(mistake):
+    def fn(x_new, w_q, w_k, w_v, cache):
+        q, k, v = x_new @ w_q, x_new @ w_k, x_new @ w_v
+        dim = {"axis0": 0, "axis_last": -1}.get(mistake, 1)
+        if "k" in cache:
+            if mistake == "prepend":
+                k_all, v_all = torch.cat([k, cache["k"]], 1), torch.cat([v, cache["v"]], 1)
+            else:
+                k_all, v_all = torch.cat([cache["k"], k], dim), torch.cat([cache["v"], v], dim)
+        else:
+            k_all, v_all = k, v
+        if mistake == "only_new":
+            cache["k"], cache["v"] = k, v
+        elif mistake == "swapped":
+            cache["k"], cache["v"] = k_all, k_all
+        elif mistake != "not_stored":
+            cache["k"], cache["v"] = k_all, v_all
+        if mistake == "self_only":
+            k_all, v_all = k, v
+        scale = 1.0 if mistake == "no_scale" else 1 / math.sqrt(q.shape[-1])
+        scores = q @ k_all.transpose(1, 2) * scale
+        if mistake == "top_left_mask":
+            t = k_all.shape[1]
+            scores = scores.masked_fill(~torch.ones(1, t, dtype=torch.bool).tril(), float("-inf"))
+        return torch.softmax(scores, -1) @ v_all
+
+    return fn
+
+
+STEP_MUTANTS = {
+    "not_stored": "not updated",
+    "only_new": "only the newest",
+    "prepend": "before",
+    "swapped": "holds the keys",
+    "axis0": "wrong axis",
+    "no_scale": "not scaled",
+    "top_left_mask": "bottom-right",
+    "self_only": "only to itself",
+}
+
+
+@pytest.mark.parametrize("name", STEP_MUTANTS)
+def test_step_mutants_fail_with_their_hint(name):
+    with pytest.raises(ExerciseError, match=STEP_MUTANTS[name]):
+        check.attention_step(_step(name))
+
+
+def test_step_concatenated_on_features_fails():
+    with pytest.raises(ExerciseError):
+        check.attention_step(_step("axis_last"))
