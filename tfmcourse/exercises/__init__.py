@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["ExerciseError", "run", "expect_shape", "expect_close", "passed", "is_close"]
+__all__ = ["ExerciseError", "run", "expect_shape", "expect_close", "passed", "is_close", "diagnose", "fail"]
 
 
 class ExerciseError(AssertionError):
@@ -74,3 +74,31 @@ def is_close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
     """True when ``a`` and ``b`` have the same shape and values (helper for recognising mistakes)."""
     return tuple(a.shape) == tuple(b.shape) and bool(torch.allclose(a.to(b.dtype), b, atol=atol, rtol=1e-4))
 
+
+
+def diagnose(got: Any, mistakes: dict[str, str], variant: Callable[[str], torch.Tensor]) -> str:
+    """The hint of the first mistake whose output equals ``got``, or "" when none does.
+
+    ``mistakes`` maps a mistake's name to its hint; ``variant(name)`` computes what a function with that
+    mistake returns on the current case (a mistake that cannot even run on the case is skipped).
+    """
+    if not isinstance(got, torch.Tensor):
+        return ""
+    for mistake, hint in mistakes.items():
+        try:
+            mutant = variant(mistake)
+        except (RuntimeError, ValueError):
+            continue
+        if is_close(got, mutant):
+            return hint
+    return ""
+
+
+def fail(got: Any, want: torch.Tensor, what: str, hint: str) -> None:
+    """Raise an :class:`ExerciseError` for a wrong ``got``, with shape or value details and ``hint``."""
+    if isinstance(got, torch.Tensor) and tuple(got.shape) != tuple(want.shape):
+        raise ExerciseError(
+            f"{what} should have shape {tuple(want.shape)}, but it has shape {tuple(got.shape)}. {hint}".strip()
+        )
+    expect_close(got, want, what, hint)
+    raise ExerciseError(f"{what} is wrong. {hint}".strip())  # reached only if the values happen to be close

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from tfmcourse.exercises import ExerciseError, expect_close, is_close, passed, run
+from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
 from tfmcourse.positional import apply_rotary as _ref_apply_rotary
 from tfmcourse.positional import rope_angles as _ref_rope_angles
 from tfmcourse.positional import sinusoidal_table as _ref_sinusoidal_table
@@ -140,19 +141,8 @@ _ROPE_MISTAKES = {
 }
 
 
-def _diagnose(got: Any, candidates: dict[str, str], variant: Callable[[str], Tensor]) -> str:
-    """The hint of the first mistake whose output equals ``got``, or "" when none does."""
-    if not isinstance(got, Tensor):
-        return ""
-    for mistake, hint in candidates.items():
-        if is_close(got, variant(mistake)):
-            return hint
-    return ""
 
 
-def _fail(got: Any, want: Tensor, what: str, hint: str) -> None:
-    expect_close(got, want, what, hint)  # raises with shape / value details and the hint
-    raise ExerciseError(f"{what} is wrong. {hint}".strip())  # not reached
 
 
 # -------------------------------------------------------------------------------- checkers

@@ -21,6 +21,7 @@ from einops import rearrange
 from torch import Tensor
 
 from tfmcourse.exercises import ExerciseError, expect_close, is_close, passed, run
+from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
 
 __all__ = ["causal_self_attention", "top_k_logits", "attention_step"]
 
@@ -105,27 +106,8 @@ def _randn(*shape: int, g: torch.Generator, scale: float = 1.0) -> Tensor:
     return torch.randn(*shape, generator=g, dtype=torch.float64) * scale
 
 
-def _diagnose(got: Any, mistakes: dict[str, str], variant: Callable[[str], Tensor]) -> str:
-    """The hint of the first mistake whose output equals ``got``, or "" when none does."""
-    if not isinstance(got, Tensor):
-        return ""
-    for mistake, hint in mistakes.items():
-        try:
-            mutant = variant(mistake)
-        except (RuntimeError, ValueError, IndexError):
-            continue
-        if is_close(got, mutant):
-            return hint
-    return ""
 
 
-def _fail(got: Any, want: Tensor, what: str, hint: str) -> None:
-    if isinstance(got, Tensor) and tuple(got.shape) != tuple(want.shape):
-        raise ExerciseError(
-            f"{what} should have shape {tuple(want.shape)}, but it has shape {tuple(got.shape)}. {hint}".strip()
-        )
-    expect_close(got, want, what, hint)
-    raise ExerciseError(f"{what} is wrong. {hint}".strip())  # not reached: expect_close raised
 
 
 # ------------------------------------------------------------------ 1. causal self-attention
