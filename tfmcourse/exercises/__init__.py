@@ -9,15 +9,89 @@ one success line or raises :class:`ExerciseError` with a hint that names the lik
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import functools
+import importlib
+import random
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
+import numpy as np
 import torch
 
-__all__ = ["ExerciseError", "run", "expect_shape", "expect_close", "passed", "is_close", "diagnose", "fail"]
+__all__ = ["ExerciseError", "run", "expect_shape", "expect_close", "passed", "is_close", "diagnose", "fail",
+           "checker", "forbidden"]
 
 
 class ExerciseError(AssertionError):
     """Raised by a checker when the learner's function is wrong; the message is the hint."""
+
+
+def checker(check: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a checker so that it leaves the learner's random state as it found it.
+
+    A checker draws its own test cases; without this, checking an exercise would change the random
+    numbers of every cell after it. Python's ``random``, NumPy's global generator and torch's CPU
+    generator are saved before the check and restored after it, whatever the outcome.
+    """
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        py_state, np_state = random.getstate(), np.random.get_state()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                return check(*args, **kwargs)
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+
+    return wrapper
+
+
+def _resolve(path: str) -> tuple[Any, str, Any]:
+    """``"torch.nn.functional.softmax"`` -> (the module object, ``"softmax"``, the function)."""
+    module_name, _, attr = path.rpartition(".")
+    module = importlib.import_module(module_name)
+    return module, attr, getattr(module, attr)
+
+
+@contextmanager
+def forbidden(fn: Callable[..., Any], *paths: str) -> Iterator[None]:
+    """Within the block, calling any of ``paths`` (dotted names) raises an :class:`ExerciseError`.
+
+    An exercise that re-implements a built-in (``torch.nn.functional.scaled_dot_product_attention``) or
+    the package's own answer (``tfmcourse.attention.masked_softmax``) should not pass by calling it. The
+    names are replaced in their modules and, for names the learner imported directly
+    (``from torch.nn.functional import scaled_dot_product_attention``), in ``fn``'s global namespace (the
+    notebook's), and restored when the block ends::
+
+        with forbidden(fn, "torch.nn.functional.scaled_dot_product_attention"):
+            got = run(fn, q, k, v)
+    """
+    patched: list[tuple[Any, str, Any]] = []  # (namespace or module, name, original)
+    namespace = getattr(fn, "__globals__", {})
+    try:
+        for path in paths:
+            module, attr, original = _resolve(path)
+
+            def refuse(*args: Any, _path: str = path, **kwargs: Any) -> Any:
+                raise ExerciseError(
+                    f"Write it yourself, without {_path}: this exercise builds what that function does. "
+                    f"(`{getattr(fn, '__name__', 'your function')}` called it.)"
+                )
+
+            patched.append((module, attr, original))
+            setattr(module, attr, refuse)
+            for name, value in list(namespace.items()):
+                if value is original:
+                    patched.append((namespace, name, original))
+                    namespace[name] = refuse
+        yield
+    finally:
+        for owner, name, original in reversed(patched):
+            if isinstance(owner, dict):
+                owner[name] = original
+            else:
+                setattr(owner, name, original)
 
 
 def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -1,0 +1,74 @@
+"""The helpers every checker uses: forbidden built-ins, and a random state left untouched."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.nn.functional import softmax as imported_softmax
+
+from tfmcourse.exercises import ExerciseError, checker, forbidden, run
+
+
+def uses_module_attribute(x):
+    return F.softmax(x, dim=-1)
+
+
+def uses_imported_name(x):
+    return imported_softmax(x, dim=-1)
+
+
+def writes_it(x):
+    e = (x - x.amax(-1, keepdim=True)).exp()
+    return e / e.sum(-1, keepdim=True)
+
+
+@pytest.mark.parametrize("fn", [uses_module_attribute, uses_imported_name])
+def test_forbidden_catches_both_ways_of_calling(fn):
+    x = torch.randn(2, 3)
+    with pytest.raises(ExerciseError, match="without torch.nn.functional.softmax"):
+        with forbidden(fn, "torch.nn.functional.softmax"):
+            run(fn, x)
+    # restored afterwards, in the module and in the caller's namespace
+    assert F.softmax is imported_softmax
+    assert globals()["imported_softmax"] is F.softmax
+    torch.testing.assert_close(fn(x), torch.softmax(x, -1))
+
+
+def test_forbidden_lets_an_own_implementation_pass():
+    x = torch.randn(2, 3)
+    with forbidden(writes_it, "torch.nn.functional.softmax"):
+        got = run(writes_it, x)
+    torch.testing.assert_close(got, torch.softmax(x, -1))
+
+
+def test_checker_restores_every_random_state():
+    @checker
+    def noisy_check():
+        torch.manual_seed(123)
+        random.seed(123)
+        np.random.seed(123)
+        return torch.rand(1), random.random(), np.random.rand()
+
+    torch.manual_seed(0), random.seed(0), np.random.seed(0)
+    noisy_check()
+    after = (torch.rand(1).item(), random.random(), np.random.rand())
+    torch.manual_seed(0), random.seed(0), np.random.seed(0)
+    assert after == (torch.rand(1).item(), random.random(), np.random.rand())
+
+
+def test_checker_restores_state_when_the_check_fails():
+    @checker
+    def failing_check():
+        torch.manual_seed(1)
+        raise ExerciseError("wrong")
+
+    torch.manual_seed(0)
+    with pytest.raises(ExerciseError):
+        failing_check()
+    a = torch.rand(1)
+    torch.manual_seed(0)
+    assert torch.equal(a, torch.rand(1))
