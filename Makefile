@@ -15,7 +15,7 @@ SEED  ?= 0
 SEED2 ?= 1
 JOBS  ?= 2
 
-.PHONY: book test unit notebooks-run book-check notebooks exercises bench sweep clean
+.PHONY: book test unit lint notebooks-run book-check notebooks exercises bench sweep clean
 
 # Install torch from its exact pin together with the package, in one resolution, so that
 # `-e .` (which only asks for torch>=2.1) never pulls another torch.
@@ -39,6 +39,11 @@ test: $(STAMP) unit
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/
+
+# ruff: the linter and the formatter's check (configuration in pyproject.toml, line length 110).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # One notebook per worker (--dist loadfile); each chapter uses one thread, so JOBS=2 fills two cores.
 notebooks-run: $(STAMP)
