@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from tfmcourse import perf
+from tfmcourse import perf, speed
 from tfmcourse import train as T
 from tfmcourse.models.gpt import GPT, GPTConfig, lm_loss
 
@@ -77,7 +77,7 @@ def test_autocast_context():
 
 def test_maybe_compile_skips_with_one_line(monkeypatch, capsys):
     model = nn.Linear(2, 2)
-    monkeypatch.setattr(T, "compile_unsupported_reason", lambda device: "no compiler here")
+    monkeypatch.setattr(speed, "compile_unsupported_reason", lambda device: "no compiler here")
     assert T.maybe_compile(model) is model
     out = capsys.readouterr().out
     assert out == "torch.compile skipped: no compiler here.\n"
@@ -94,7 +94,7 @@ def test_make_adamw(monkeypatch, capsys):
     assert T.make_adamw(p, lr=0.1).defaults["fused"] in (None, False)
     if T.fused_supported("cpu"):
         assert T.make_adamw(p, fused=True, lr=0.1).defaults["fused"] is True
-    monkeypatch.setattr(T, "fused_supported", lambda device: False)
+    monkeypatch.setattr(speed, "fused_supported", lambda device: False)
     opt = T.make_adamw(p, fused=True, lr=0.1)
     assert opt.defaults["fused"] in (None, False)
     assert "fused AdamW skipped" in capsys.readouterr().out
@@ -233,7 +233,7 @@ def test_fp16_option_uses_a_scaler_and_checkpoints_it(tmp_path):
 
 
 def test_compile_option_falls_back_with_a_message(monkeypatch, capsys):
-    monkeypatch.setattr(T, "compile_unsupported_reason", lambda device: "not here")
+    monkeypatch.setattr(speed, "compile_unsupported_reason", lambda device: "not here")
     trainer = make(tiny_gpt(), lm_batches(), compile=True)
     assert trainer.forward_model is trainer.model
     assert "torch.compile skipped: not here." in capsys.readouterr().out

@@ -28,12 +28,12 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from einops import rearrange
 from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
 from tfmcourse.attention import causal_mask
+from tfmcourse.losses import evaluate_lm, lm_loss
 from tfmcourse.blocks import ACTIVATIONS, FeedForward
 from tfmcourse.multihead import IMPLS, MultiHeadAttention
 from tfmcourse.positional import LearnedPositions
@@ -339,55 +339,3 @@ class GPT(nn.Module):
             if not tied:
                 ours.lm_head.weight.copy_(theirs["lm_head.weight"])
         return ours.train(hf.training)
-
-
-# ----------------------------------------------------------------------------- training helpers
-
-
-def lm_loss(model: nn.Module, batch: tuple[Tensor, Tensor]) -> Float[Tensor, ""]:
-    """Mean next-token cross entropy (nats per token) of ``model`` on ``batch = (x, y)``.
-
-    ``x`` and ``y`` are ``(batch, seq)`` token ids with ``y[:, i] = `` the token after ``x[:, i]``
-    (``y`` is ``x`` shifted left by one). Usable as the ``loss_fn`` of :class:`tfmcourse.train.Trainer`.
-    ``model(x)`` may return the logits ``(batch, seq, vocab)`` or, like a Hugging Face causal LM, an
-    object with a ``.logits`` attribute.
-    """
-    x, y = batch
-    if not isinstance(x, Tensor) or not isinstance(y, Tensor) or x.shape != y.shape:
-        raise ValueError(f"batch must be (x, y) with the same (batch, seq) shape, got "
-                         f"{getattr(x, 'shape', x)} and {getattr(y, 'shape', y)}")
-    logits = model(x)
-    logits = logits if isinstance(logits, Tensor) else logits.logits
-    return F.cross_entropy(rearrange(logits, "b s v -> (b s) v"), rearrange(y, "b s -> (b s)"))
-
-
-@torch.no_grad()
-def evaluate_lm(
-    model: nn.Module, tokens: Int[Tensor, " n"], context: int, batch_size: int = 64
-) -> float:
-    """Mean next-token cross entropy (nats per token) of ``model`` (ours or a Hugging Face causal LM)
-    over ``tokens``, a 1-D id tensor.
-
-    The tokens are cut into consecutive, non-overlapping windows of ``context + 1`` tokens (the last
-    partial window is dropped); each window predicts its last ``context`` tokens from the ones before.
-    Deterministic: the same tokens give the same number. Runs in eval mode and restores the mode.
-    """
-    if not isinstance(tokens, Tensor) or tokens.ndim != 1:
-        raise ValueError(f"tokens must be a 1-D tensor of ids, got {getattr(tokens, 'shape', type(tokens))}")
-    n = (tokens.numel() - 1) // context
-    if n < 1:
-        raise ValueError(f"tokens has shape {_shape(tokens)}: too short for one window of context={context} + 1")
-    starts = torch.arange(n) * context
-    windows = tokens[starts[:, None] + torch.arange(context + 1)[None, :]]
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total = 0.0
-    try:
-        for i in range(0, n, batch_size):
-            w = windows[i : i + batch_size].to(device)
-            total += lm_loss(model, (w[:, :-1], w[:, 1:])).item() * w.shape[0]
-    finally:
-        model.train(was_training)
-    return total / n
-
