@@ -70,7 +70,7 @@ def test_matches_torch_sdpa_without_mask(shapes, dtype):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("mask_shape", [(4, 7), (2, 1, 1, 7), (2, 3, 4, 7), (1, 3, 1, 7), (7,)])
+@pytest.mark.parametrize("mask_shape", [(4, 7), (2, 1, 1, 7), (2, 3, 4, 7), (1, 3, 1, 7), (1, 7)])
 def test_matches_torch_sdpa_with_broadcast_mask(mask_shape, dtype):
     gen = torch.Generator().manual_seed(1)
     q, k, v = rand(gen, 2, 3, 4, 8, dtype=dtype), rand(gen, 2, 3, 7, 8, dtype=dtype), rand(gen, 2, 3, 7, 5, dtype=dtype)
@@ -320,6 +320,7 @@ def test_additive_matches_hand_written_loop():
         torch.testing.assert_close(out, expected_w @ v, atol=1e-12, rtol=0)
 
 
+@pytest.mark.usefixtures("no_type_checks")  # AdditiveAttention(3, 4, 2.0): the wrong type is the point
 def test_additive_bad_inputs():
     attn = AdditiveAttention(3, 4, 5)
     q, k, v = torch.randn(2, 3, 3), torch.randn(2, 6, 4), torch.randn(2, 6, 2)
@@ -521,6 +522,10 @@ def test_bad_qkv_raises_value_error_naming_argument_and_shapes(qkv, pattern):
             id="too-many-axes",
         ),
         pytest.param([[True]], "mask must be a boolean torch.Tensor, got list", id="not-a-tensor"),
+        pytest.param(torch.ones(7, dtype=torch.bool), _e("mask has shape (7,), which does not broadcast"), id="1-D"),
+        pytest.param(  # the rule of every module: 2-D, or one axis per axis of the scores
+            torch.ones(3, 5, 7, dtype=torch.bool), "mask has shape \\(3, 5, 7\\).*add the heads axis", id="3-D-for-4-D"
+        ),
     ],
 )
 def test_bad_mask_raises_value_error(mask, pattern):

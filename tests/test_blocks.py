@@ -13,7 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from tfmcourse.attention import causal_mask
-from tfmcourse.blocks import DecoderLayer, EncoderLayer, FeedForward, check_mask
+from tfmcourse.blocks import DecoderLayer, EncoderLayer, FeedForward
+from tfmcourse.cache import KVCache
+from tfmcourse.config import TransformerConfig
 from tfmcourse.transformer import mask_from_torch
 
 D, H, FF = 16, 4, 24
@@ -184,12 +186,12 @@ def test_decoder_layer_cache_equals_full_pass(norm_first):
     layer = DecoderLayer(D, H, FF, dropout=0.0, norm_first=norm_first).double().eval()
     x, memory = torch.randn(2, 6, D, dtype=torch.float64), torch.randn(2, 5, D, dtype=torch.float64)
     full = layer(x, memory, tgt_mask=causal_mask(6))
-    cache: dict = {}
+    cache = KVCache(1)
     # one position, then a chunk of three (with a bottom-right causal mask), then two single positions
     parts = [layer(x[:, :1], memory, cache=cache),
              layer(x[:, 1:4], memory, tgt_mask=causal_mask(3, 4), cache=cache),
              layer(x[:, 4:5], memory, cache=cache), layer(x[:, 5:], memory, cache=cache)]
-    assert cache["k"].shape == (2, H, 6, D // H)
+    assert cache[0]["k"].shape == (2, H, 6, D // H)
     assert (torch.cat(parts, dim=1) - full).abs().max() < 1e-10
 
 
@@ -238,6 +240,16 @@ def test_x_of_the_wrong_width_or_rank():
         DecoderLayer(D, H, FF)(torch.randn(2, 4, D), torch.randn(2, 4, 8))
 
 
-def test_check_mask_accepts_broadcastable_shapes():
-    for shape in [(4, 6), (1, 1, 4, 6), (2, 1, 1, 6), (2, 3, 4, 6), (1, 1, 1, 1)]:
-        check_mask(torch.ones(shape, dtype=torch.bool), "m", 2, 4, 6)
+# ------------------------------------------------------------------------------------------ the config
+def test_a_config_or_its_fields_or_the_old_argument_list_build_the_same_layer():
+    config = TransformerConfig(d_model=D, num_heads=H, d_ff=FF, dropout=0.0, norm_first=True)
+    layers = [EncoderLayer(config), EncoderLayer(d_model=D, num_heads=H, d_ff=FF, dropout=0.0, norm_first=True),
+              EncoderLayer(D, H, FF, 0.0, "relu", True), EncoderLayer(TransformerConfig(D, H, FF, 0.0), norm_first=True)]
+    for layer in layers:
+        assert layer.config == config and layer.norm_first
+        assert [tuple(p.shape) for p in layer.parameters()] == [tuple(p.shape) for p in layers[0].parameters()]
+    assert DecoderLayer(config).config == config
+    with pytest.raises(TypeError, match="unknown arguments"):
+        EncoderLayer(config, heads=4)
+    with pytest.raises(ValueError, match="not divisible by num_heads"):
+        EncoderLayer(config, num_heads=5)

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from tfmcourse.cache import KVCache
 from tfmcourse.decode import (
     Hypothesis,
     beam_search,
@@ -51,7 +52,7 @@ class TableModel(torch.nn.Module):
         return src[:, :1, None].double()  # the "memory" is the first source token
 
     def new_cache(self):
-        return [{}]
+        return KVCache(1)
 
     def _logits(self, key: tuple[int, ...]) -> torch.Tensor:
         p = torch.full((self.vocab,), 1e-9, dtype=torch.float64)
@@ -61,9 +62,8 @@ class TableModel(torch.nn.Module):
 
     def decode(self, tgt, memory, tgt_mask=None, memory_mask=None, cache=None):
         if cache is not None:
-            old = cache[0].get("k", torch.zeros(tgt.shape[0], 1, 0, 1, dtype=torch.float64))
-            cache[0]["k"] = torch.cat([old, tgt[:, None, :, None].double()], dim=2)
-            full = cache[0]["k"][:, 0, :, 0].long()
+            new = tgt[:, None, :, None].double()  # the prefix, stored like keys (batch, heads, seq, d_head)
+            full = cache.update(0, new, new)[0][:, 0, :, 0].long()
         else:
             full = tgt
         rows = []

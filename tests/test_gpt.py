@@ -38,6 +38,7 @@ def ids(batch: int = 3, seq: int = 20, vocab: int = 101, seed: int = 1) -> torch
 # ------------------------------------------------------------------------------------- the model
 
 
+@pytest.mark.usefixtures("no_type_checks")  # the wrong types are the point
 def test_config_defaults_and_errors():
     c = GPTConfig(vocab_size=10, d_model=32)
     assert c.d_ff == 128 and c.activation == "gelu_tanh" and c.tie_weights

@@ -9,13 +9,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfmcourse.attention import scaled_dot_product_attention
+from tfmcourse import positional
+from tfmcourse.attention import causal_mask, scaled_dot_product_attention
+from tfmcourse.cache import KVCache
+from tfmcourse.models.order import POSITION_KINDS, OrderModel
+from tfmcourse.multihead import MultiHeadAttention
 from tfmcourse.positional import (
-    POSITION_KINDS,
     LearnedPositions,
-    OrderModel,
     RotaryEmbedding,
-    RotarySelfAttention,
     SinusoidalPositions,
     apply_rotary,
     rope_angles,
@@ -307,16 +308,47 @@ def test_order_model_equivariance_only_without_positions(position):
     assert equivariant == (position == "none")
 
 
-def test_rotary_self_attention_is_invariant_to_shifting_all_positions():
-    """With RoPE, the layer's output does not change when the whole sequence starts later."""
+def test_multihead_attention_with_rope_rotates_queries_and_keys():
+    """MultiHeadAttention(rotary=...) is attention over RoPE-rotated queries and keys of every head."""
     torch.manual_seed(0)
-    layer = RotarySelfAttention(16, 2, rope=True).double()
+    mha = MultiHeadAttention(16, 2, rotary=RotaryEmbedding(8)).double()
     x = torch.randn(2, 5, 16, dtype=torch.float64)
-    assert layer(x).shape == (2, 5, 16)
-    torch.testing.assert_close(layer(x, offset=7), layer(x))
-    torch.testing.assert_close(layer(x, offset=1000), layer(x))
-    # but it does see the order: reversing the tokens is not the same as reversing the outputs
-    assert not torch.allclose(layer(x.flip(1)), layer(x).flip(1), atol=1e-6)
+    rope = RotaryEmbedding(8)
+
+    def heads(t):
+        return t.unflatten(-1, (2, 8)).transpose(1, 2)  # (batch, heads, seq, d_head)
+
+    q, k, v = heads(mha.q_proj(x)), heads(mha.k_proj(x)), heads(mha.v_proj(x))
+    out, _ = scaled_dot_product_attention(rope(q), rope(k), v)
+    want = mha.out_proj(out.transpose(1, 2).flatten(2))
+    torch.testing.assert_close(mha(x, x, x)[0], want)
+    # it sees the order: reversing the tokens is not the same as reversing the outputs
+    assert not torch.allclose(mha(x.flip(1), x.flip(1), x.flip(1))[0], mha(x, x, x)[0].flip(1), atol=1e-6)
+
+
+def test_multihead_attention_with_rope_and_a_cache_equals_one_pass():
+    """With a cache, the new positions are rotated from where the cache ends (offset = cache.length)."""
+    torch.manual_seed(1)
+    mha = MultiHeadAttention(16, 2, rotary=RotaryEmbedding(8)).double().eval()
+    x = torch.randn(2, 6, 16, dtype=torch.float64)
+    full, _ = mha(x, x, x, mask=causal_mask(6))
+    cache = KVCache(1)
+    steps = [mha(x[:, :4], x[:, :4], x[:, :4], cache=cache, mask=causal_mask(4))[0]]
+    steps += [mha(x[:, t : t + 1], x[:, t : t + 1], x[:, t : t + 1], cache=cache)[0] for t in (4, 5)]
+    torch.testing.assert_close(torch.cat(steps, dim=1), full)
+
+
+def test_rope_shift_of_all_positions_leaves_the_scores_unchanged():
+    torch.manual_seed(2)
+    rope = RotaryEmbedding(8)
+    q, k = torch.randn(2, 5, 8, dtype=torch.float64), torch.randn(2, 5, 8, dtype=torch.float64)
+    scores = rope(q) @ rope(k).transpose(-1, -2)
+    for offset in (7, 1000):
+        torch.testing.assert_close(rope(q, offset) @ rope(k, offset).transpose(-1, -2), scores)
+
+
+def test_order_model_is_still_importable_from_positional():
+    assert positional.OrderModel is OrderModel and positional.POSITION_KINDS == POSITION_KINDS
 
 
 def test_order_model_learned_cannot_go_beyond_max_len_but_rope_can():

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from tfmcourse.attention import causal_mask
+from tfmcourse.cache import KVCache
 from tfmcourse.transformer import (
     Decoder,
     Encoder,
@@ -330,8 +331,8 @@ def test_token_ids_out_of_the_vocabulary(which, bad_id):
 
 
 @pytest.mark.parametrize("ids,match", [
-    (torch.ones(2, 3), "integer token ids"),
-    (torch.ones(2, 3, dtype=torch.bool), "integer token ids"),
+    (torch.ones(2, 3), "src must be an integer tensor"),
+    (torch.ones(2, 3, dtype=torch.bool), "src must be an integer tensor"),
     (torch.ones(6, dtype=torch.long), r"\(batch, seq\)"),
     (torch.ones(1, 40, dtype=torch.long), "max_len=32"),
 ])
@@ -344,8 +345,10 @@ def test_bad_caches():
     model = _model()
     memory = model.encode(torch.ones(2, 3, dtype=torch.long))
     step = torch.ones(2, 1, dtype=torch.long)
-    with pytest.raises(ValueError, match="list of 2 dicts"):
+    with pytest.raises(ValueError, match="cache must be None or a KVCache"):
         model.decode(step, memory, cache=[{}])
+    with pytest.raises(ValueError, match="cache has 1 layers but the model has 2"):
+        model.decode(step, memory, cache=KVCache(1))
     cache = model.new_cache()
     model.decode(step, memory, cache=cache)
     with pytest.raises(ValueError, match="batch"):
@@ -355,7 +358,7 @@ def test_bad_caches():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(positional="rope"), "positional"), (dict(pad_id=20), "pad_id"), (dict(num_encoder_layers=0), "num_layers"),
+    (dict(positional="rope"), "positional"), (dict(pad_id=20), "pad_id"), (dict(num_encoder_layers=0), "num_encoder_layers"),
 ])
 def test_bad_constructor_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tfmcourse import perf
-from tfmcourse.attention import causal_mask, scaled_dot_product_attention
+from tfmcourse.attention import causal_mask, fused_attention, scaled_dot_product_attention
 from tfmcourse.multihead import MultiHeadAttention
 from tfmcourse.train import (
     amp_dtype,
@@ -179,7 +179,7 @@ def bench_attention(size: BenchSize, device: torch.device, dtype: torch.dtype = 
         grad = torch.randn(shape, generator=g).to(device=device, dtype=dtype)
         fns = {
             "naive": lambda: scaled_dot_product_attention(q, k, v, mask=mask)[0],
-            "ours_sdpa": lambda: MultiHeadAttention._sdpa(q, k, v, mask, 0.0),
+            "ours_sdpa": lambda: fused_attention(q, k, v, mask),
             "torch_sdpa": lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True),
         }
         row: dict[str, Any] = {"seq": seq, "shape": list(shape)}

@@ -27,6 +27,8 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
+from tfmcourse.checks import entry_point
+
 __all__ = ["filter_logits", "sample_next", "generate", "generation_speed"]
 
 
@@ -53,6 +55,14 @@ def _check_logits(logits: object) -> None:
         raise ValueError(f"logits has shape {_shape(logits)}: the vocabulary is empty")
 
 
+def _check_filter(logits: object, temperature: object = 1.0, top_k: object = None, top_p: object = None) -> None:
+    _check_logits(logits)
+    _check_sampling_args(temperature, top_k, top_p, None)
+    if temperature == 0:
+        raise ValueError("temperature must be > 0 for filter_logits (temperature=0 is greedy: use argmax)")
+
+
+@entry_point(_check_filter)
 def filter_logits(
     logits: Float[Tensor, "batch vocab"],
     temperature: float = 1.0,
@@ -66,10 +76,6 @@ def filter_logits(
     - ``top_p``: sort the remaining tokens by probability, keep the smallest prefix whose
       probabilities sum to at least ``p`` (the most likely token is always kept).
     """
-    _check_logits(logits)
-    _check_sampling_args(temperature, top_k, top_p, None)
-    if temperature == 0:
-        raise ValueError("temperature must be > 0 for filter_logits (temperature=0 is greedy: use argmax)")
     logits = logits / temperature
     if top_k is not None and top_k < logits.shape[-1]:
         kept = torch.topk(logits, top_k, dim=-1).indices
@@ -84,6 +90,13 @@ def filter_logits(
     return logits
 
 
+def _check_sample(logits: object, temperature: object = 1.0, top_k: object = None, top_p: object = None,
+                  generator: object = None) -> None:
+    _check_logits(logits)
+    _check_sampling_args(temperature, top_k, top_p, generator)
+
+
+@entry_point(_check_sample)
 def sample_next(
     logits: Float[Tensor, "batch vocab"],
     temperature: float = 1.0,
@@ -97,14 +110,23 @@ def sample_next(
     :func:`filter_logits` and one token is drawn from their softmax with ``generator``. The same
     generator state gives the same tokens. Bad arguments raise ``ValueError``.
     """
-    _check_logits(logits)
-    _check_sampling_args(temperature, top_k, top_p, generator)
     if temperature == 0:
         return logits.argmax(dim=-1)
     probs = torch.softmax(filter_logits(logits, temperature, top_k, top_p), dim=-1)
     return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
 
 
+def _check_generate(model: object, idx: object, max_new_tokens: object, temperature: object = 1.0,
+                    top_k: object = None, top_p: object = None, use_cache: object = True, generator: object = None) -> None:
+    if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.is_floating_point() or idx.shape[1] == 0:
+        what = f"dtype {idx.dtype}, shape {_shape(idx)}" if isinstance(idx, Tensor) else type(idx).__name__
+        raise ValueError(f"idx must be a (batch, seq) integer tensor with seq >= 1, got {what}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    _check_sampling_args(temperature, top_k, top_p, generator)
+
+
+@entry_point(_check_generate)
 @torch.no_grad()
 def generate(
     model: nn.Module,
@@ -129,12 +151,6 @@ def generate(
 
     Returns ``(batch, seq + max_new_tokens)``: the prompts followed by the new tokens.
     """
-    if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.is_floating_point() or idx.shape[1] == 0:
-        what = f"dtype {idx.dtype}, shape {_shape(idx)}" if isinstance(idx, Tensor) else type(idx).__name__
-        raise ValueError(f"idx must be a (batch, seq) integer tensor with seq >= 1, got {what}")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    _check_sampling_args(temperature, top_k, top_p, generator)
     max_len = model.config.max_len
     out = idx
     cache = None

@@ -10,10 +10,11 @@ that comes next, ``(batch, seq, vocab)``. It is the decoder of chapter 6 without
 3. a final LayerNorm and the output projection ``lm_head``, whose weight *is* the token embedding
    matrix (tied embeddings): the same vector represents a token on the way in and on the way out.
 
-**KV cache.** :meth:`GPT.new_cache` gives one empty dict per block. A call ``model(ids, cache=cache)``
-appends the keys and values of ``ids`` to every block's dict and puts ``ids`` at positions
-``cached .. cached + seq - 1``; feeding a prompt once and then one new token per call gives the same
-logits as re-running the whole sequence, at the cost of one position per call (:mod:`tfmcourse.sampling`).
+**KV cache.** :meth:`GPT.new_cache` gives a :class:`~tfmcourse.cache.KVCache` with one slot per block.
+A call ``model(ids, cache=cache)`` appends the keys and values of ``ids`` to every block's slot and puts
+``ids`` at positions ``cached .. cached + seq - 1``; feeding a prompt once and then one new token per call
+gives the same logits as re-running the whole sequence, at the cost of one position per call
+(:mod:`tfmcourse.sampling`).
 
 **Hugging Face.** :meth:`GPT.from_hf` copies a ``transformers.GPT2LMHeadModel`` into a GPT and
 :meth:`GPT.to_hf` does the reverse; the two compute the same logits. GPT-2 stores its linear layers as
@@ -33,21 +34,19 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
 from tfmcourse.attention import causal_mask
+from tfmcourse.blocks import FeedForward
+from tfmcourse.cache import KVCache, check_cache
+from tfmcourse.checks import check_ids, check_positive, check_probability, entry_point
+from tfmcourse.config import ACTIVATIONS
 from tfmcourse.losses import evaluate_lm, lm_loss
-from tfmcourse.blocks import ACTIVATIONS, FeedForward
 from tfmcourse.multihead import IMPLS, MultiHeadAttention
 from tfmcourse.positional import LearnedPositions
-from tfmcourse.transformer import cache_length
 
 __all__ = ["GPTConfig", "GPTBlock", "GPT", "lm_loss", "evaluate_lm"]
 
 #: Our activation names and the ``activation_function`` names of Hugging Face's GPT-2 config.
 _TO_HF_ACTIVATION = {"gelu_tanh": "gelu_new", "gelu": "gelu", "relu": "relu"}
 _FROM_HF_ACTIVATION = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu", "relu": "relu"}
-
-
-def _shape(x: Tensor) -> tuple[int, ...]:
-    return tuple(x.shape)
 
 
 @dataclass
@@ -84,14 +83,11 @@ class GPTConfig:
     def __post_init__(self) -> None:
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
-        for name in ("vocab_size", "max_len", "d_model", "num_layers", "num_heads", "d_ff"):
-            n = getattr(self, name)
-            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-                raise ValueError(f"{name} must be a positive int, got {n!r}")
+        check_positive(vocab_size=self.vocab_size, max_len=self.max_len, d_model=self.d_model,
+                       num_layers=self.num_layers, num_heads=self.num_heads, d_ff=self.d_ff)
         if self.d_model % self.num_heads != 0:
             raise ValueError(f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}")
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        check_probability(dropout=self.dropout)
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {self.activation!r}")
         if self.impl not in IMPLS:
@@ -103,8 +99,8 @@ class GPTBlock(nn.Module):
 
     ``x = x + dropout(attn(norm1(x)))``, then ``x = x + dropout(ff(norm2(x)))``. This is
     :class:`~tfmcourse.blocks.EncoderLayer` with ``norm_first=True`` and a causal mask, written out
-    here so that the attention can use a KV cache. As in GPT-2, the feed-forward network has no
-    dropout after its activation (only on its output).
+    here with GPT-2's names. As in GPT-2, the feed-forward network has no dropout after its
+    activation (only on its output).
 
     Submodules: ``norm1``, ``attn`` (:class:`MultiHeadAttention`), ``dropout1``, ``norm2``, ``ff``
     (:class:`FeedForward`), ``dropout2``.
@@ -124,13 +120,27 @@ class GPTBlock(nn.Module):
         self,
         x: Float[Tensor, "batch seq d_model"],
         mask: Bool[Tensor, "seq seq_k"] | None = None,
-        cache: dict | None = None,
+        cache: KVCache | None = None,
+        layer: int = 0,
     ) -> Float[Tensor, "batch seq d_model"]:
         """``(batch, seq, d_model) -> (batch, seq, d_model)``; ``mask`` is ``(seq, cached + seq)``,
-        ``True`` = may attend; ``cache`` is this block's dict (see :class:`MultiHeadAttention`)."""
+        ``True`` = may attend; ``cache``, ``layer``: the KV cache and this block's slot."""
         h = self.norm1(x)
-        x = x + self.dropout1(self.attn(h, h, h, mask=mask, cache=cache)[0])
+        x = x + self.dropout1(self.attn(h, h, h, mask=mask, cache=cache, layer=layer)[0])
         return x + self.dropout2(self.ff(self.norm2(x)))
+
+
+def _check_forward(model: GPT, ids: object, cache: object = None) -> None:
+    check_ids(ids, "ids", model.config.vocab_size)
+    batch, seq = ids.shape
+    if seq == 0:
+        raise ValueError(f"ids has shape {tuple(ids.shape)}: it needs at least one token")
+    if cache is not None:
+        check_cache(cache, len(model.blocks), batch)
+    offset = 0 if cache is None else cache.length
+    if offset + seq > model.config.max_len:
+        raise ValueError(f"ids has shape {tuple(ids.shape)} and the cache holds {offset} positions: positions up "
+                         f"to {offset + seq - 1} exceed max_len={model.config.max_len}")
 
 
 class GPT(nn.Module):
@@ -182,55 +192,24 @@ class GPT(nn.Module):
         """Number of trainable numbers (a tied matrix counts once)."""
         return sum(p.numel() for p in self.parameters())
 
-    def new_cache(self) -> list[dict]:
-        """An empty KV cache: one empty dict per block, filled by the first call that receives it."""
-        return [{} for _ in self.blocks]
+    def new_cache(self) -> KVCache:
+        """An empty KV cache, one slot per block, filled by the first call that receives it."""
+        return KVCache(len(self.blocks))
 
-    def _check_cache(self, cache: object, batch: int) -> int:
-        if not isinstance(cache, list) or len(cache) != len(self.blocks) or not all(isinstance(c, dict) for c in cache):
-            got = type(cache).__name__ + (f" of length {len(cache)}" if isinstance(cache, list) else "")
-            raise ValueError(f"cache must be a list of {len(self.blocks)} dicts (from new_cache()), got {got}")
-        lengths = {c["k"].shape[-2] if c else 0 for c in cache}
-        if len(lengths) > 1:
-            raise ValueError(f"the blocks' caches hold different numbers of positions {sorted(lengths)}")
-        for c in cache:
-            if c and c["k"].shape[0] != batch:
-                raise ValueError(f"the cache has batch {c['k'].shape[0]} (k shape {_shape(c['k'])}) but ids has batch {batch}")
-        return cache_length(cache)
-
-    def forward(
-        self, ids: Int[Tensor, "batch seq"], cache: list[dict] | None = None
-    ) -> Float[Tensor, "batch seq vocab"]:
+    @entry_point(_check_forward)
+    def forward(self, ids: Int[Tensor, "batch seq"], cache: KVCache | None = None) -> Float[Tensor, "batch seq vocab"]:
         """Token ids ``(batch, seq)`` -> next-token logits ``(batch, seq, vocab_size)``.
 
         With a ``cache`` (from :meth:`new_cache`), ``ids`` holds only the new tokens: they take the
         positions ``cached .. cached + seq - 1`` and attend to every cached position and causally to
         each other. ``cached + seq`` must not exceed ``config.max_len``.
         """
-        c = self.config
-        if not isinstance(ids, Tensor) or ids.ndim != 2 or ids.is_floating_point() or ids.dtype == torch.bool:
-            what = f"dtype {ids.dtype}, shape {_shape(ids)}" if isinstance(ids, Tensor) else type(ids).__name__
-            raise ValueError(f"ids must be a (batch, seq) integer tensor of token ids, got {what}")
-        batch, seq = ids.shape
-        if seq == 0:
-            raise ValueError(f"ids has shape {_shape(ids)}: it needs at least one token")
-        # (skipped inside torch.compile, where reading a value out of a tensor would break the graph)
-        if not torch.compiler.is_compiling() and (ids.min() < 0 or ids.max() >= c.vocab_size):
-            raise ValueError(
-                f"ids has shape {_shape(ids)} with values in [{int(ids.min())}, {int(ids.max())}], "
-                f"outside [0, vocab_size={c.vocab_size})"
-            )
-        offset = 0 if cache is None else self._check_cache(cache, batch)
-        if offset + seq > c.max_len:
-            raise ValueError(
-                f"ids has shape {_shape(ids)} and the cache holds {offset} positions: positions up to "
-                f"{offset + seq - 1} exceed max_len={c.max_len}"
-            )
+        offset, seq = (0 if cache is None else cache.length), ids.shape[1]
         x = self.pos(self.tok_embed(ids), offset=offset)
         # One new token after a cache sees every key: no mask needed. Otherwise causal, bottom-right aligned.
         mask = None if seq == 1 else causal_mask(seq, offset + seq, device=ids.device)
         for i, block in enumerate(self.blocks):
-            x = block(x, mask=mask, cache=None if cache is None else cache[i])
+            x = block(x, mask=mask, cache=cache, layer=i)
         return self.lm_head(self.norm(x))
 
     # ------------------------------------------------------------------------------ Hugging Face
