@@ -21,7 +21,7 @@ versions and command line. Three parts:
     optimizations, when ``transformers`` is installed.
 
 (d) **generation with and without the KV cache**: greedy generation with the same GPT, tokens/s at a few
-    lengths (:func:`tfmcourse.sampling.generation_speed`).
+    lengths (:func:`generation_speed`).
 
 Every ratio compares numbers measured in the same run on the same machine. A step that does not apply
 (``torch.compile`` on a CPU, where compiling takes longer than the whole benchmark) is recorded as
@@ -50,33 +50,30 @@ from torch import Tensor, nn
 from tfmcourse import perf
 from tfmcourse.attention import causal_mask, fused_attention, scaled_dot_product_attention
 from tfmcourse.multihead import MultiHeadAttention
-from tfmcourse.train import (
-    amp_dtype,
-    autocast,
-    compile_unsupported_reason,
-    fused_supported,
-    grad_scaler,
-    pick_device,
-)
+from tfmcourse.plot import SCHEMA, attention_figure, load_results, train_step_figure
+from tfmcourse.sampling import generate
+from tfmcourse.speed import amp_dtype, autocast, compile_unsupported_reason, fused_supported, grad_scaler, pick_device
 
 __all__ = [
-    "SIZES", "BenchSize", "pad_vocab", "bench_attention", "bench_mha", "bench_train_step", "run", "format_table",
-    "train_step_figure", "attention_figure", "load_results", "main",
+    "SIZES", "BenchSize", "pad_vocab", "bench_attention", "bench_mha", "bench_train_step", "bench_kv_cache",
+    "generation_speed", "run", "format_table", "main",
+    # figures and stored results, in tfmcourse.plot (importable from here as before)
+    "train_step_figure", "attention_figure", "load_results",
 ]
 
-SCHEMA = "tfmcourse-bench-v1"
 # torch.OutOfMemoryError is recent; older versions only have the CUDA one.
 _OOM = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BenchSize:
     """The shapes of one benchmark size (see :data:`SIZES`).
 
     ``attn_*``: part (a), tensors ``(batch, heads, seq, d_head)`` for each ``seq`` of ``attn_seqs``.
     ``mha_*``: part (b), ``(batch, seq, d_model)``. ``gpt_*``: part (c), a GPT of ``gpt_layers``
     blocks of width ``gpt_d_model`` on ``gpt_batch`` sequences of ``gpt_seq`` tokens. ``steps`` timed
-    repetitions (after ``warmup`` untimed ones) per measurement; the median is reported.
+    repetitions (after ``warmup`` untimed ones) per measurement; the median is reported. Given by
+    keyword: ``BenchSize(attn_batch=2, attn_heads=2, ...)``.
     """
 
     attn_batch: int
@@ -105,13 +102,25 @@ def pad_vocab(vocab: int, multiple: int = 64) -> int:
 
 SIZES: dict[str, BenchSize] = {
     # For the tests: seconds.
-    "tiny": BenchSize(2, 2, 8, (16, 32), 2, 16, 2, 16, 64, 16, 1, 2, 16, 2, steps=2, warmup=1),
+    "tiny": BenchSize(
+        attn_batch=2, attn_heads=2, attn_d_head=8, attn_seqs=(16, 32),
+        mha_batch=2, mha_d_model=16, mha_heads=2, mha_seq=16,
+        gpt_vocab=64, gpt_d_model=16, gpt_layers=1, gpt_heads=2, gpt_seq=16, gpt_batch=2, steps=2, warmup=1,
+    ),
     # `make bench` on a laptop CPU: well under two minutes on two cores.
-    "small": BenchSize(4, 4, 32, (64, 128, 256), 4, 128, 4, 128, 512, 128, 4, 4, 128, 8, steps=3, warmup=1),
+    "small": BenchSize(
+        attn_batch=4, attn_heads=4, attn_d_head=32, attn_seqs=(64, 128, 256),
+        mha_batch=4, mha_d_model=128, mha_heads=4, mha_seq=128,
+        gpt_vocab=512, gpt_d_model=128, gpt_layers=4, gpt_heads=4, gpt_seq=128, gpt_batch=8, steps=3, warmup=1,
+    ),
     # The GPU configuration: GPT-2 small's shape (12 layers, d_model 768, 12 heads, vocabulary padded
     # to a multiple of 64), batch 16, sequence 1024.
-    "large": BenchSize(8, 12, 64, (512, 1024, 2048, 4096), 16, 768, 12, 1024,
-                       pad_vocab(50257), 768, 12, 12, 1024, 16, steps=10, warmup=3),
+    "large": BenchSize(
+        attn_batch=8, attn_heads=12, attn_d_head=64, attn_seqs=(512, 1024, 2048, 4096),
+        mha_batch=16, mha_d_model=768, mha_heads=12, mha_seq=1024,
+        gpt_vocab=pad_vocab(50257), gpt_d_model=768, gpt_layers=12, gpt_heads=12, gpt_seq=1024, gpt_batch=16,
+        steps=10, warmup=3,
+    ),
 }
 
 
@@ -370,11 +379,42 @@ def bench_train_step(
 
 def bench_kv_cache(size: BenchSize, device: torch.device, seed: int = 0) -> list[dict[str, Any]]:
     """Part (d): greedy generation tokens/s with and without the KV cache, for lengths up to ``gpt_seq``."""
-    from tfmcourse.sampling import generation_speed
-
     model = _gpt(size, "naive", device, seed).eval()
     lengths = tuple(n for n in (32, 64, 128, 256, 512, 1024) if n <= size.gpt_seq) or (size.gpt_seq,)
     return generation_speed(model, lengths)
+
+
+def generation_speed(
+    model: nn.Module, lengths: tuple[int, ...] = (64, 128, 256), batch: int = 1, repeats: int = 3
+) -> list[dict[str, float]]:
+    """Greedy generation speed with and without the KV cache, in new tokens per second.
+
+    For each ``length``, generates ``length - 1`` tokens after a one-token prompt (``batch`` rows),
+    ``repeats`` times each way, and keeps the fastest run (the least disturbed by other processes).
+    Returns one dict per length: ``{"length", "cached", "uncached", "speedup"}`` (tokens/s and ratio).
+    Each length must fit in ``model.config.max_len``.
+    """
+    if any(not isinstance(n, int) or not 2 <= n <= model.config.max_len for n in lengths):
+        raise ValueError(f"lengths must be ints in [2, max_len={model.config.max_len}], got {lengths!r}")
+    if not isinstance(repeats, int) or repeats < 1 or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch and repeats must be positive ints, got batch={batch!r}, repeats={repeats!r}")
+    device = next(model.parameters()).device
+    prompt = torch.zeros(batch, 1, dtype=torch.long, device=device)
+    rows = []
+    for length in lengths:
+        best = {True: float("inf"), False: float("inf")}
+        for _ in range(repeats):
+            for use_cache in (True, False):  # interleaved, so that a busy moment hits both
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                generate(model, prompt, length - 1, temperature=0, use_cache=use_cache)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                best[use_cache] = min(best[use_cache], time.perf_counter() - start)
+        cached, uncached = batch * (length - 1) / best[True], batch * (length - 1) / best[False]
+        rows.append({"length": length, "cached": cached, "uncached": uncached, "speedup": cached / uncached})
+    return rows
 
 
 def _activation_bytes(model: nn.Module, batch: tuple[Tensor, Tensor], device: torch.device,
@@ -547,82 +587,6 @@ def format_table(result: dict[str, Any]) -> str:
                  "pass by one eager forward (every device)")
     lines.append(f"wall time {result['wall_seconds']:.1f} s")
     return "\n".join(lines)
-
-
-def _caption(result: dict[str, Any]) -> str:
-    return f"{result['device']['name']}, torch {result['torch']}, {result['date'][:10]}"
-
-
-def train_step_figure(result: dict[str, Any]) -> Any:
-    """A bar chart of part (c): tokens per second of each training-step configuration that ran, with
-    its speed-up over the naive fp32 step (and MFU where known). Returns the matplotlib figure."""
-    import matplotlib.pyplot as plt
-
-    rows = result.get("train_step")
-    if not rows:
-        raise ValueError("result has no part (c) rows (run with parts containing 'c')")
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.5))
-    names = [r["name"] for r in rows][::-1]
-    values = [r["tokens_per_s"] or 0.0 for r in rows][::-1]
-    colors = ["tab:orange" if r["name"].startswith("HF") else "tab:blue" for r in rows][::-1]
-    bars = ax.barh(names, values, color=colors)
-    for bar, r in zip(bars, rows[::-1]):
-        if r["tokens_per_s"]:
-            label = f" {r['speedup']:.2f}x" + (f", MFU {100 * r['mfu']:.0f}%" if isinstance(r.get("mfu"), float) else "")
-        else:
-            label = f" {r['status']}"
-        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, label, va="center", fontsize=9)
-    ax.set_xlabel("training throughput (tokens per second)")
-    ax.set_title(f"One training step, one optimization at a time\n{_caption(result)}", fontsize=10)
-    handles = [plt.Rectangle((0, 0), 1, 1, color="tab:blue")]
-    labels = ["our GPT (tfmcourse.models.gpt)"]
-    if any(r["name"].startswith("HF") for r in rows):
-        handles.append(plt.Rectangle((0, 0), 1, 1, color="tab:orange"))
-        labels.append("Hugging Face GPT2LMHeadModel")
-    ax.legend(handles, labels, loc="lower right", fontsize=8)
-    ax.set_xlim(0, max(values + [1.0]) * 1.35)
-    fig.tight_layout()
-    return fig
-
-
-def attention_figure(result: dict[str, Any]) -> Any:
-    """Part (a) as a plot: milliseconds of forward + backward against the sequence length, for the three
-    attention implementations (log-log axes). Returns the matplotlib figure."""
-    import matplotlib.pyplot as plt
-
-    rows = result.get("attention")
-    if not rows:
-        raise ValueError("result has no part (a) rows (run with parts containing 'a')")
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, label, style in (("naive", "naive (ours, einsum + softmax)", "o-"),
-                               ("ours_sdpa", "ours, impl='sdpa' (boolean mask)", "s-"),
-                               ("torch_sdpa", "torch SDPA, is_causal=True", "^-")):
-        pts = [(r["seq"], r[f"{name}_ms"]) for r in rows if r[f"{name}_ms"] is not None]
-        if pts:
-            ax.plot(*zip(*pts), style, label=label)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("sequence length (tokens)")
-    ax.set_ylabel("forward + backward (ms)")
-    ax.set_title(f"Causal attention, forward + backward\n{_caption(result)}", fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def load_results(folder: str | Path, device_type: str | None = "cuda") -> list[dict[str, Any]]:
-    """The stored benchmark results (``bench_*.json``) in ``folder``, those of ``device_type`` only
-    (``None``: all), oldest first; an empty list when there are none."""
-    folder = Path(folder)
-    results = []
-    for path in sorted(folder.glob("bench_*.json")) if folder.is_dir() else []:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"{path} is not a {SCHEMA} file")
-        if device_type is None or data["device"]["type"] == device_type:
-            data["path"] = str(path)
-            results.append(data)
-    return sorted(results, key=lambda r: r["date"])
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

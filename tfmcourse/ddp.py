@@ -20,7 +20,8 @@ process on the whole global batch. ``tests/test_ddp.py`` checks exactly that, wi
 
 The model is the GPT of :mod:`tfmcourse.models.gpt` (small), trained with
 :class:`tfmcourse.train.Trainer` on a synthetic, seeded task (every sequence counts up by its own step
-modulo the vocabulary), so the loss goes down and every run sees the same data. Rank 0 prints the
+modulo the vocabulary, :func:`tfmcourse.data.progressions.counting_batch`), so the loss goes down and
+every run sees the same data. Rank 0 prints the
 losses and, with ``--out``, writes them as JSON together with the world size and a checksum of the
 final weights.
 """
@@ -35,30 +36,13 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from jaxtyping import Int
 from torch import Tensor
 
+from tfmcourse.data.progressions import counting_batch
 from tfmcourse.models.gpt import GPT, GPTConfig, lm_loss
 from tfmcourse.train import Trainer, pick_device
 
 __all__ = ["counting_batch", "shard", "setup", "train", "main"]
-
-
-def counting_batch(step: int, global_batch: int, seq: int, vocab: int, seed: int = 0) -> tuple[
-        Int[Tensor, "global_batch seq"], Int[Tensor, "global_batch seq"]]:
-    """The global batch of training step ``step``: ``(x, y)``, each ``(global_batch, seq)``.
-
-    Sequence ``b`` is ``start_b, start_b + inc_b, start_b + 2 inc_b, ...`` modulo ``vocab`` with a
-    random start and increment (``inc_b`` in ``1 .. 4``); ``y`` is ``x`` shifted by one. The numbers
-    depend only on ``(seed, step)``: every process computes the same global batch.
-    """
-    if global_batch < 1 or seq < 1 or vocab < 5:
-        raise ValueError(f"need global_batch >= 1, seq >= 1, vocab >= 5, got {global_batch}, {seq}, {vocab}")
-    g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-    start = torch.randint(0, vocab, (global_batch, 1), generator=g)
-    inc = torch.randint(1, 5, (global_batch, 1), generator=g)
-    ids = (start + inc * torch.arange(seq + 1)[None, :]) % vocab
-    return ids[:, :-1], ids[:, 1:]
 
 
 def shard(batch: tuple[Tensor, ...], rank: int, world_size: int) -> tuple[Tensor, ...]:

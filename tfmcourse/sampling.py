@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from tfmcourse.checks import entry_point
 
-__all__ = ["filter_logits", "sample_next", "generate", "generation_speed"]
+__all__ = ["filter_logits", "sample_next", "generate"]
 
 
 def _shape(x: Tensor) -> tuple[int, ...]:
@@ -167,36 +167,11 @@ def generate(
     return out
 
 
-def generation_speed(
-    model: nn.Module, lengths: tuple[int, ...] = (64, 128, 256), batch: int = 1, repeats: int = 3
-) -> list[dict[str, float]]:
-    """Greedy generation speed with and without the KV cache, in new tokens per second.
+def __getattr__(name: str):
+    """``generation_speed``, a benchmark, moved to :mod:`tfmcourse.bench`; it is still importable from
+    here (loaded on first use: the benchmark sits above this module)."""
+    if name == "generation_speed":
+        from tfmcourse.bench import generation_speed
 
-    For each ``length``, generates ``length - 1`` tokens after a one-token prompt (``batch`` rows),
-    ``repeats`` times each way, and keeps the fastest run (the least disturbed by other processes).
-    Returns one dict per length: ``{"length", "cached", "uncached", "speedup"}`` (tokens/s and ratio).
-    Each length must fit in ``model.config.max_len``.
-    """
-    import time
-
-    if any(not isinstance(n, int) or not 2 <= n <= model.config.max_len for n in lengths):
-        raise ValueError(f"lengths must be ints in [2, max_len={model.config.max_len}], got {lengths!r}")
-    if not isinstance(repeats, int) or repeats < 1 or not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch and repeats must be positive ints, got batch={batch!r}, repeats={repeats!r}")
-    device = next(model.parameters()).device
-    prompt = torch.zeros(batch, 1, dtype=torch.long, device=device)
-    rows = []
-    for length in lengths:
-        best = {True: float("inf"), False: float("inf")}
-        for _ in range(repeats):
-            for use_cache in (True, False):  # interleaved, so that a busy moment hits both
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                generate(model, prompt, length - 1, temperature=0, use_cache=use_cache)
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                best[use_cache] = min(best[use_cache], time.perf_counter() - start)
-        cached, uncached = batch * (length - 1) / best[True], batch * (length - 1) / best[False]
-        rows.append({"length": length, "cached": cached, "uncached": uncached, "speedup": cached / uncached})
-    return rows
+        return generation_speed
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
