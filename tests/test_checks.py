@@ -53,11 +53,17 @@ def test_a_model_checks_its_masks_once_per_forward_pass(monkeypatch):
         seen.append(name)
         return real(mask, name, scores_shape)
 
-    for module in ("tfmcourse.models.transformer", "tfmcourse.transformer", "tfmcourse.blocks", "tfmcourse.multihead",
-                   "tfmcourse.attention"):
+    for module in (
+        "tfmcourse.models.transformer",
+        "tfmcourse.transformer",
+        "tfmcourse.blocks",
+        "tfmcourse.multihead",
+        "tfmcourse.attention",
+    ):
         monkeypatch.setattr(f"{module}.check_mask", counting)
-    model = Transformer(11, 11, d_model=16, num_heads=2, num_encoder_layers=2, num_decoder_layers=2, d_ff=32,
-                        pad_id=0)
+    model = Transformer(
+        11, 11, d_model=16, num_heads=2, num_encoder_layers=2, num_decoder_layers=2, d_ff=32, pad_id=0
+    )
     src, tgt = torch.randint(1, 11, (2, 5)), torch.randint(1, 11, (2, 4))
     model(src, tgt, *model.make_masks(src, tgt))
     assert sorted(seen) == ["memory_mask", "src_mask", "tgt_mask"]
@@ -66,9 +72,13 @@ def test_a_model_checks_its_masks_once_per_forward_pass(monkeypatch):
 def test_dims_learn_sizes_and_name_the_mismatch():
     dims = Dims(d_model=4)
     dims(torch.zeros(2, 3, 4), "query", "batch seq_q d_model")
-    with pytest.raises(ValueError, match=r"key has shape \(5, 3, 4\) but query has shape \(2, 3, 4\): their batch"):
+    with pytest.raises(
+        ValueError, match=r"key has shape \(5, 3, 4\) but query has shape \(2, 3, 4\): their batch"
+    ):
         dims(torch.zeros(5, 3, 4), "key", "batch seq_k d_model")
-    with pytest.raises(ValueError, match=r"x must have shape \(batch, seq_q, d_model=4\), got shape \(2, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"x must have shape \(batch, seq_q, d_model=4\), got shape \(2, 4\)"
+    ):
         Dims(d_model=4)(torch.zeros(2, 4), "x", "batch seq_q d_model")
     with pytest.raises(ValueError, match=r"x must be a floating-point tensor, got dtype torch.int64"):
         Dims()(torch.zeros(2, 4, dtype=torch.long), "x", "a b")
@@ -77,10 +87,21 @@ def test_dims_learn_sizes_and_name_the_mismatch():
     Dims(d=3)(torch.zeros(4, 2, 5, 3), "x", "... d")  # any number of leading axes
 
 
-@pytest.mark.parametrize("shape,ok", [
-    ((4, 6), True), ((1, 6), True), ((2, 1, 1, 6), True), ((1, 3, 4, 6), True), ((2, 3, 4, 6), True),
-    ((6,), False), ((2, 4, 6), False), ((3, 1, 1, 6), False), ((4, 5), False), ((1, 1, 1, 1, 6), False),
-])
+@pytest.mark.parametrize(
+    "shape,ok",
+    [
+        ((4, 6), True),
+        ((1, 6), True),
+        ((2, 1, 1, 6), True),
+        ((1, 3, 4, 6), True),
+        ((2, 3, 4, 6), True),
+        ((6,), False),
+        ((2, 4, 6), False),
+        ((3, 1, 1, 6), False),
+        ((4, 5), False),
+        ((1, 1, 1, 1, 6), False),
+    ],
+)
 def test_one_mask_rule(shape, ok):
     mask = torch.ones(shape, dtype=torch.bool)
     if ok:

@@ -23,7 +23,9 @@ def _inputs(batch, seq_q, seq_k, d_model, kdim, vdim, dtype, seed=0):
     return q, k, v
 
 
-def _torch_mha(d_model, heads, *, bias=True, kdim=None, vdim=None, batch_first=True, dtype=torch.float64, seed=0):
+def _torch_mha(
+    d_model, heads, *, bias=True, kdim=None, vdim=None, batch_first=True, dtype=torch.float64, seed=0
+):
     torch.manual_seed(seed)
     m = nn.MultiheadAttention(d_model, heads, bias=bias, kdim=kdim, vdim=vdim, batch_first=batch_first)
     m = m.to(dtype).eval()
@@ -79,7 +81,9 @@ def test_equals_torch_with_masks_and_averaged_weights(dtype, batch_first):
     torch_kpm = ~padding_mask(lengths, seq)  # (batch, seq_k)
     torch_attn = ~causal_mask(seq)  # (seq_q, seq_k)
     our_mask = rearrange(~torch_kpm, "b k -> b 1 1 k") & ~torch_attn
-    want, want_w = _call_torch(m, x, x, x, key_padding_mask=torch_kpm, attn_mask=torch_attn, need_weights=True)
+    want, want_w = _call_torch(
+        m, x, x, x, key_padding_mask=torch_kpm, attn_mask=torch_attn, need_weights=True
+    )
     got, got_w = ours(x, x, x, mask=our_mask, need_weights=True)
     tol = TOL[dtype]
     torch.testing.assert_close(got, want, atol=tol, rtol=tol)
@@ -189,7 +193,9 @@ def test_parameter_count_equals_single_head():
         mha = MultiHeadAttention(32, heads)
         assert sum(p.numel() for p in mha.parameters()) == 4 * 32 * 32 + 4 * 32
     one = MultiHeadAttention(32, 1)
-    assert sum(p.numel() for p in MultiHeadAttention(32, 8).parameters()) == sum(p.numel() for p in one.parameters())
+    assert sum(p.numel() for p in MultiHeadAttention(32, 8).parameters()) == sum(
+        p.numel() for p in one.parameters()
+    )
     assert sum(p.numel() for p in MultiHeadAttention(32, 4, bias=False).parameters()) == 4 * 32 * 32
 
 
@@ -212,7 +218,9 @@ def test_padding_keys_do_not_change_real_outputs():
     mask = rearrange(padding_mask([3], 5), "b k -> b 1 1 k")
     y = x.clone()
     y[:, 3:] = 100.0
-    torch.testing.assert_close(mha(x, x, x, mask=mask)[0][:, :3], mha(y, y, y, mask=mask)[0][:, :3], atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        mha(x, x, x, mask=mask)[0][:, :3], mha(y, y, y, mask=mask)[0][:, :3], atol=1e-12, rtol=0
+    )
 
 
 def test_dropout_only_in_training():
@@ -292,16 +300,40 @@ def test_bad_inputs():
     mha = MultiHeadAttention(8, 2, kdim=6)
     q, k, v = torch.randn(2, 3, 8), torch.randn(2, 4, 6), torch.randn(2, 4, 8)
     cases = [
-        ((torch.randn(2, 3, 7), k, v), {}, r"query must have shape \(batch, seq_q, d_model=8\), got shape \(2, 3, 7\)"),
-        ((q, torch.randn(2, 4, 8), v), {}, r"key must have shape \(batch=2, seq_k, kdim=6\), got shape \(2, 4, 8\)"),
-        ((q, k, torch.randn(2, 4, 6)), {}, r"value must have shape \(batch=2, seq_k=4, vdim=8\), got shape \(2, 4, 6\)"),
-        ((q, k[:1], v[:1]), {}, r"key has shape \(1, 4, 6\) but query has shape \(2, 3, 8\): their batch sizes"),
-        ((q, k, v[:, :3]), {}, r"value has shape \(2, 3, 8\) but key has shape \(2, 4, 6\): their seq_k sizes"),
+        (
+            (torch.randn(2, 3, 7), k, v),
+            {},
+            r"query must have shape \(batch, seq_q, d_model=8\), got shape \(2, 3, 7\)",
+        ),
+        (
+            (q, torch.randn(2, 4, 8), v),
+            {},
+            r"key must have shape \(batch=2, seq_k, kdim=6\), got shape \(2, 4, 8\)",
+        ),
+        (
+            (q, k, torch.randn(2, 4, 6)),
+            {},
+            r"value must have shape \(batch=2, seq_k=4, vdim=8\), got shape \(2, 4, 6\)",
+        ),
+        (
+            (q, k[:1], v[:1]),
+            {},
+            r"key has shape \(1, 4, 6\) but query has shape \(2, 3, 8\): their batch sizes",
+        ),
+        (
+            (q, k, v[:, :3]),
+            {},
+            r"value has shape \(2, 3, 8\) but key has shape \(2, 4, 6\): their seq_k sizes",
+        ),
         ((q[0], k, v), {}, r"query must have shape \(batch, seq_q, d_model=8\), got shape \(3, 8\)"),
         ((q.double(), k, v), {}, r"dtype"),
         ((q, k, v), {"mask": torch.ones(3, 4)}, r"mask must be boolean.*float32"),
         ((q, k, v), {"mask": torch.ones(3, 5, dtype=torch.bool)}, r"mask has shape \(3, 5\).*\(2, 2, 3, 4\)"),
-        ((q, k, v), {"mask": torch.ones(2, 3, 4, dtype=torch.bool)}, r"mask has shape \(2, 3, 4\).*add the heads axis: mask\[:, None\]"),
+        (
+            (q, k, v),
+            {"mask": torch.ones(2, 3, 4, dtype=torch.bool)},
+            r"mask has shape \(2, 3, 4\).*add the heads axis: mask\[:, None\]",
+        ),
         ((q, k, v), {"mask": [[True]]}, r"mask must be a boolean torch.Tensor"),
     ]
     for args, kw, match in cases:
@@ -330,7 +362,9 @@ def test_two_position_lookup_is_deterministic_and_correct():
     assert sorted(query_index(torch.tensor(ii), torch.tensor(jj), 6).tolist()) == list(range(30))
     # a generator continues where it stopped: two draws differ
     g = torch.Generator().manual_seed(0)
-    assert not torch.equal(two_position_lookup(50, generator=g).tokens, two_position_lookup(50, generator=g).tokens)
+    assert not torch.equal(
+        two_position_lookup(50, generator=g).tokens, two_position_lookup(50, generator=g).tokens
+    )
 
 
 def test_two_position_lookup_bad_input():

@@ -107,7 +107,9 @@ def test_additive_positions_errors(cls):
         pe(torch.zeros(1, 4, 4), offset=3)
     with pytest.raises(ValueError, match=r"seq=7.*max_len=6"):
         pe(torch.zeros(2, 7, 4))
-    with pytest.raises(ValueError, match=r"x must have shape \(batch, seq, d_model=4\), got shape \(2, 3, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"x must have shape \(batch, seq, d_model=4\), got shape \(2, 3, 5\)"
+    ):
         pe(torch.zeros(2, 3, 5))
     with pytest.raises(ValueError, match=r"got shape \(3, 4\)"):
         pe(torch.zeros(3, 4))
@@ -155,7 +157,9 @@ def _complex_rope(x: torch.Tensor, positions: torch.Tensor, base: float, interle
     """Independent oracle: RoPE as multiplication of complex numbers by exp(i * pos * freq)."""
     d = x.shape[-1]
     freqs = torch.tensor([base ** (-2 * i / d) for i in range(d // 2)], dtype=torch.float64)
-    rot = torch.polar(torch.ones(len(positions), d // 2, dtype=torch.float64), positions[:, None].double() * freqs)
+    rot = torch.polar(
+        torch.ones(len(positions), d // 2, dtype=torch.float64), positions[:, None].double() * freqs
+    )
     if interleaved:
         z = torch.view_as_complex(x.double().reshape(*x.shape[:-1], d // 2, 2).contiguous())
         return torch.view_as_real(z * rot).reshape(x.shape)
@@ -299,7 +303,9 @@ def test_self_attention_without_positions_is_permutation_equivariant():
 @pytest.mark.parametrize("position", POSITION_KINDS)
 def test_order_model_equivariance_only_without_positions(position):
     torch.manual_seed(0)
-    model = OrderModel(vocab_size=11, num_classes=3, position=position, d_model=16, num_heads=2, max_len=10).double()
+    model = OrderModel(
+        vocab_size=11, num_classes=3, position=position, d_model=16, num_heads=2, max_len=10
+    ).double()
     tokens = torch.randint(0, 11, (4, 9))
     perm = torch.randperm(9)
     out = model(tokens)
@@ -407,7 +413,9 @@ def test_which_first_markers_and_labels(paired):
         assert (tgt != IGNORE_INDEX).sum() == 1
     if paired:
         t = batch.tokens
-        swapped = torch.where(t[1::2] == MARKER_A, MARKER_B, torch.where(t[1::2] == MARKER_B, MARKER_A, t[1::2]))
+        swapped = torch.where(
+            t[1::2] == MARKER_A, MARKER_B, torch.where(t[1::2] == MARKER_B, MARKER_A, t[1::2])
+        )
         assert torch.equal(swapped, t[0::2])  # the pair differs only by swapping A and B
         labels = batch.targets[batch.targets != IGNORE_INDEX]
         assert torch.equal(labels[0::2], 1 - labels[1::2])
@@ -428,7 +436,8 @@ def test_a_model_without_positions_scores_exactly_half_on_paired_which_first():
 def test_bag_of_tokens_accuracy_by_hand():
     tokens = torch.tensor([[2, 2, 1, 2, 0]])
     batch = OrderBatch(tokens=tokens, targets=torch.tensor([[IGNORE_INDEX, 2, 2, 1, 2]]))
-    # guesses: position 1 -> most frequent of (2, 1, 2, 0) = 2 (right); position 2 -> of (2, 2, 2, 0) = 2 (right);
+    # guesses: position 1 -> most frequent of (2, 1, 2, 0) = 2 (right);
+    # position 2 -> of (2, 2, 2, 0) = 2 (right);
     # position 3 -> of (2, 2, 1, 0) = 2 (wrong, target 1); position 4 -> of (2, 2, 1, 2) = 2 (right)
     assert bag_of_tokens_accuracy(batch, 3) == pytest.approx(0.75)
     # on random data it is well below 1 and above uniform chance

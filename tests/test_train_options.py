@@ -153,15 +153,33 @@ def test_gradient_accumulation_equals_one_big_batch():
     big_model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 1)).double()
     small_model = copy.deepcopy(big_model)
     g = torch.Generator().manual_seed(0)
-    data = torch.randn(40, 6, generator=g, dtype=torch.float64), torch.randn(40, 1, generator=g, dtype=torch.float64)
+    data = (
+        torch.randn(40, 6, generator=g, dtype=torch.float64),
+        torch.randn(40, 1, generator=g, dtype=torch.float64),
+    )
 
     def loss_fn(model, batch):
         return (model(batch[0]) - batch[1]).pow(2).mean()
 
-    big = T.Trainer(big_model, loss_fn, lambda s: (data[0][8 * s : 8 * s + 8], data[1][8 * s : 8 * s + 8]),
-                    lr=1e-2, schedule="constant", warmup=0, progress=False)
-    small = T.Trainer(small_model, loss_fn, lambda s: (data[0][2 * s : 2 * s + 2], data[1][2 * s : 2 * s + 2]),
-                      lr=1e-2, schedule="constant", warmup=0, progress=False, accum_steps=4)
+    big = T.Trainer(
+        big_model,
+        loss_fn,
+        lambda s: (data[0][8 * s : 8 * s + 8], data[1][8 * s : 8 * s + 8]),
+        lr=1e-2,
+        schedule="constant",
+        warmup=0,
+        progress=False,
+    )
+    small = T.Trainer(
+        small_model,
+        loss_fn,
+        lambda s: (data[0][2 * s : 2 * s + 2], data[1][2 * s : 2 * s + 2]),
+        lr=1e-2,
+        schedule="constant",
+        warmup=0,
+        progress=False,
+        accum_steps=4,
+    )
     hb, hs = big.train(5), small.train(5)
     assert hb["loss"] == pytest.approx(hs["loss"], rel=1e-10)
     assert hb["grad_norm"] == pytest.approx(hs["grad_norm"], rel=1e-10)
@@ -186,8 +204,16 @@ def test_accumulation_syncs_ddp_once_per_step():
             return self.lin(x)
 
     model = FakeDDP()
-    trainer = T.Trainer(model, lambda m, b: m(b).pow(2).mean(), lambda s: torch.ones(2, 2), lr=0.1,
-                        schedule="constant", warmup=0, progress=False, accum_steps=3)
+    trainer = T.Trainer(
+        model,
+        lambda m, b: m(b).pow(2).mean(),
+        lambda s: torch.ones(2, 2),
+        lr=0.1,
+        schedule="constant",
+        warmup=0,
+        progress=False,
+        accum_steps=3,
+    )
     trainer.train(2)
     assert model.skipped == 2 * 2  # micro-batches 1 and 2 of each step skip the gradient all-reduce
 

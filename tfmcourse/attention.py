@@ -48,21 +48,33 @@ def _check_qkv(q: object, k: object, v: object, mask: object = None, same_width:
         if not isinstance(x, Tensor):
             raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
         if not x.is_floating_point():
-            raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype} with shape {_shape(x)}")
+            raise ValueError(
+                f"{name} must be a floating-point tensor, got dtype {x.dtype} with shape {_shape(x)}"
+            )
         if x.ndim < 2:
-            raise ValueError(f"{name} must have shape (..., seq, d) with at least 2 axes, got shape {_shape(x)}")
+            raise ValueError(
+                f"{name} must have shape (..., seq, d) with at least 2 axes, got shape {_shape(x)}"
+            )
     if not (q.ndim == k.ndim == v.ndim):
-        raise ValueError(f"q, k and v must have the same number of axes, got q {_shape(q)}, k {_shape(k)}, v {_shape(v)}")
+        raise ValueError(
+            f"q, k and v must have the same number of axes, got q {_shape(q)}, k {_shape(k)}, v {_shape(v)}"
+        )
     if q.dtype != k.dtype or q.dtype != v.dtype:
         raise ValueError(f"q, k and v must share a dtype, got q {q.dtype}, k {k.dtype}, v {v.dtype}")
     if same_width and q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q has shape {_shape(q)} but k has d={k.shape[-1]} (shape {_shape(k)}); they must match")
+        raise ValueError(
+            f"q has shape {_shape(q)} but k has d={k.shape[-1]} (shape {_shape(k)}); they must match"
+        )
     if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"k has shape {_shape(k)} but v has shape {_shape(v)}: they need the same number of keys (seq_k)")
+        raise ValueError(
+            f"k has shape {_shape(k)} but v has shape {_shape(v)}: they need the same number of keys (seq_k)"
+        )
     try:
         batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except RuntimeError:
-        raise ValueError(f"the leading (batch) axes of q {_shape(q)}, k {_shape(k)} and v {_shape(v)} do not broadcast") from None
+        raise ValueError(
+            f"the leading (batch) axes of q {_shape(q)}, k {_shape(k)} and v {_shape(v)} do not broadcast"
+        ) from None
     if mask is not None:
         check_mask(mask, "mask", (*batch, q.shape[-2], k.shape[-2]))
 
@@ -79,7 +91,11 @@ def _check_fused(q, k, v, mask=None, dropout_p=0.0) -> None:
 
 def _check_softmax(scores: object, mask: object = None) -> None:
     if not isinstance(scores, Tensor) or not scores.is_floating_point() or scores.ndim < 2:
-        what = f"dtype {scores.dtype}, shape {_shape(scores)}" if isinstance(scores, Tensor) else type(scores).__name__
+        what = (
+            f"dtype {scores.dtype}, shape {_shape(scores)}"
+            if isinstance(scores, Tensor)
+            else type(scores).__name__
+        )
         raise ValueError(f"scores must be a floating-point tensor (..., seq_q, seq_k), got {what}")
     if mask is not None:
         check_mask(mask, "mask", _shape(scores))
@@ -227,14 +243,18 @@ def causal_mask(
 def _check_padding(lengths: object, max_len: object = None) -> None:
     t = torch.as_tensor(lengths)
     if t.ndim != 1 or t.is_floating_point() or t.dtype == torch.bool:
-        raise ValueError(f"lengths must be a 1-D integer tensor (batch,), got dtype {t.dtype} shape {_shape(t)}")
+        raise ValueError(
+            f"lengths must be a 1-D integer tensor (batch,), got dtype {t.dtype} shape {_shape(t)}"
+        )
     limit = max_len if max_len is not None else (int(t.max()) if len(t) else 0)
     if (t < 0).any() or (t > limit).any():
         raise ValueError(f"lengths must lie in [0, max_len={limit}], got {t.tolist()}")
 
 
 @entry_point(_check_padding)
-def padding_mask(lengths: Int[Tensor, " batch"] | list[int], max_len: int | None = None) -> Bool[Tensor, "batch max_len"]:
+def padding_mask(
+    lengths: Int[Tensor, " batch"] | list[int], max_len: int | None = None
+) -> Bool[Tensor, "batch max_len"]:
     """Boolean ``(batch, max_len)`` mask, ``True`` at the real tokens, ``False`` at the padding.
 
     ``lengths[b]`` is the number of real tokens of sequence ``b`` (they come first). To mask the keys

@@ -38,7 +38,17 @@ from tfmcourse.multihead import MultiHeadAttention
 __all__ = ["ACTIVATIONS", "FeedForward", "EncoderLayer", "DecoderLayer", "LAYER_ARGS"]
 
 #: The positional order of the layers' arguments before :class:`~tfmcourse.config.TransformerConfig`.
-LAYER_ARGS = ("d_model", "num_heads", "d_ff", "dropout", "activation", "norm_first", "layer_norm_eps", "impl", "bias")
+LAYER_ARGS = (
+    "d_model",
+    "num_heads",
+    "d_ff",
+    "dropout",
+    "activation",
+    "norm_first",
+    "layer_norm_eps",
+    "impl",
+    "bias",
+)
 
 # Masks broadcast to the scores (batch, heads, seq_q, seq_k): "*#mask" stands for (batch | 1, heads | 1) or
 # nothing (a 2-D mask). Each mask of a call has its own key axis.
@@ -63,7 +73,9 @@ class FeedForward(nn.Module):
     ``forward(x)``: ``(..., d_model) -> (..., d_model)``.
     """
 
-    def __init__(self, d_model: int, d_ff: int, activation: str = "relu", dropout: float = 0.1, bias: bool = True):
+    def __init__(
+        self, d_model: int, d_ff: int, activation: str = "relu", dropout: float = 0.1, bias: bool = True
+    ):
         super().__init__()
         check_positive(d_model=d_model, d_ff=d_ff)
         check_probability(dropout=dropout)
@@ -94,12 +106,20 @@ def _activation_name(fn: object) -> str:
     raise ValueError(f"unsupported activation {fn!r}: only relu, gelu and gelu (tanh) can be copied")
 
 
-def _config_of(layer: nn.TransformerEncoderLayer | nn.TransformerDecoderLayer, impl: str) -> TransformerConfig:
+def _config_of(
+    layer: nn.TransformerEncoderLayer | nn.TransformerDecoderLayer, impl: str
+) -> TransformerConfig:
     """The configuration of a ``torch.nn`` encoder or decoder layer."""
     return TransformerConfig(
-        d_model=layer.self_attn.embed_dim, num_heads=layer.self_attn.num_heads, d_ff=layer.linear1.out_features,
-        dropout=layer.dropout.p, activation=_activation_name(layer.activation), norm_first=layer.norm_first,
-        layer_norm_eps=layer.norm1.eps, impl=impl, bias=layer.linear1.bias is not None,
+        d_model=layer.self_attn.embed_dim,
+        num_heads=layer.self_attn.num_heads,
+        d_ff=layer.linear1.out_features,
+        dropout=layer.dropout.p,
+        activation=_activation_name(layer.activation),
+        norm_first=layer.norm_first,
+        layer_norm_eps=layer.norm1.eps,
+        impl=impl,
+        bias=layer.linear1.bias is not None,
     )
 
 
@@ -136,7 +156,9 @@ class EncoderLayer(nn.Module):
         super().__init__()
         c = self.config = config
         self.d_model, self.norm_first = c.d_model, c.norm_first
-        self.self_attn = MultiHeadAttention(c.d_model, c.num_heads, dropout=c.dropout, bias=c.bias, impl=c.impl)
+        self.self_attn = MultiHeadAttention(
+            c.d_model, c.num_heads, dropout=c.dropout, bias=c.bias, impl=c.impl
+        )
         self.ff = FeedForward(c.d_model, c.d_ff, activation=c.activation, dropout=c.dropout, bias=c.bias)
         self.norm1 = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps, bias=c.bias)
         self.norm2 = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps, bias=c.bias)
@@ -153,7 +175,9 @@ class EncoderLayer(nn.Module):
         return self.dropout2(self.ff(x))
 
     @entry_point(_check_encoder_layer)
-    def forward(self, x: Float[Tensor, "batch seq d_model"], mask: SelfMask | None = None) -> Float[Tensor, "batch seq d_model"]:
+    def forward(
+        self, x: Float[Tensor, "batch seq d_model"], mask: SelfMask | None = None
+    ) -> Float[Tensor, "batch seq d_model"]:
         """``(batch, seq, d_model) -> (batch, seq, d_model)``.
 
         ``mask``: boolean, ``True`` = may attend, broadcastable to ``(batch, heads, seq, seq)``; for
@@ -183,8 +207,13 @@ class EncoderLayer(nn.Module):
 
 
 def _check_decoder_layer(
-    self: DecoderLayer, x: object, memory: object, tgt_mask: object = None, memory_mask: object = None,
-    cache: object = None, layer: int = 0,
+    self: DecoderLayer,
+    x: object,
+    memory: object,
+    tgt_mask: object = None,
+    memory_mask: object = None,
+    cache: object = None,
+    layer: int = 0,
 ) -> None:
     dims = Dims(d_model=self.d_model)
     dims(x, "x", "batch seq_t d_model")
@@ -217,8 +246,12 @@ class DecoderLayer(nn.Module):
         super().__init__()
         c = self.config = config
         self.d_model, self.norm_first = c.d_model, c.norm_first
-        self.self_attn = MultiHeadAttention(c.d_model, c.num_heads, dropout=c.dropout, bias=c.bias, impl=c.impl)
-        self.cross_attn = MultiHeadAttention(c.d_model, c.num_heads, dropout=c.dropout, bias=c.bias, impl=c.impl)
+        self.self_attn = MultiHeadAttention(
+            c.d_model, c.num_heads, dropout=c.dropout, bias=c.bias, impl=c.impl
+        )
+        self.cross_attn = MultiHeadAttention(
+            c.d_model, c.num_heads, dropout=c.dropout, bias=c.bias, impl=c.impl
+        )
         self.ff = FeedForward(c.d_model, c.d_ff, activation=c.activation, dropout=c.dropout, bias=c.bias)
         self.norm1 = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps, bias=c.bias)
         self.norm2 = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps, bias=c.bias)

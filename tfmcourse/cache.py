@@ -78,9 +78,13 @@ def check_cache(cache: object, num_layers: int, batch: int) -> None:
     """The rule for a cache handed to a model: a :class:`KVCache` with one slot per layer, every layer
     holding the same positions, for this batch."""
     if not isinstance(cache, KVCache):
-        raise ValueError(f"cache must be None or a KVCache (from model.new_cache()), got {type(cache).__name__}")
+        raise ValueError(
+            f"cache must be None or a KVCache (from model.new_cache()), got {type(cache).__name__}"
+        )
     if len(cache) != num_layers:
-        raise ValueError(f"cache has {len(cache)} layers but the model has {num_layers} (use model.new_cache())")
+        raise ValueError(
+            f"cache has {len(cache)} layers but the model has {num_layers} (use model.new_cache())"
+        )
     lengths = {0 if k is None else k.shape[-2] for k in cache.keys}
     if len(lengths) > 1:
         raise ValueError(f"the layers of the cache hold different numbers of positions {sorted(lengths)}")

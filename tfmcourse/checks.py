@@ -123,7 +123,9 @@ def check_mask(mask: Any, name: str, scores_shape: tuple[int, ...]) -> None:
     fits = fits and mask.ndim <= len(scores_shape) and mask.shape[-1] == scores_shape[-1]
     fits = fits and all(m in (1, s) for m, s in zip(mask.shape[::-1], scores_shape[::-1]))
     if not fits:
-        hint = " (for a (batch, seq_q, seq_k) mask add the heads axis: mask[:, None])" if mask.ndim == 3 else ""
+        hint = (
+            " (for a (batch, seq_q, seq_k) mask add the heads axis: mask[:, None])" if mask.ndim == 3 else ""
+        )
         raise ValueError(
             f"{name} has shape {_shape(mask)}, which does not broadcast to the scores' shape {scores_shape}: "
             f"give (seq_q, seq_k) or one axis per score axis, each of size 1 or the scores' size{hint}"
@@ -136,8 +138,8 @@ def check_ids(ids: Any, name: str, vocab: int | None = None) -> None:
     if vocab is not None and ids.numel() and (ids.min() < 0 or ids.max() >= vocab):
         bad = ids[(ids < 0) | (ids >= vocab)]
         raise ValueError(
-            f"{name} contains token id {bad[0].item()}, outside the vocabulary (vocab_size={vocab}): ids must be "
-            f"in 0 .. {vocab - 1} (shape {_shape(ids)})"
+            f"{name} contains token id {bad[0].item()}, outside the vocabulary (vocab_size={vocab}): ids "
+            f"must be in 0 .. {vocab - 1} (shape {_shape(ids)})"
         )
 
 

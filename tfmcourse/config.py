@@ -89,30 +89,45 @@ class TransformerConfig:
     pad_id: int | None = None
 
     def __post_init__(self) -> None:
-        check_positive(d_model=self.d_model, num_heads=self.num_heads, d_ff=self.d_ff, max_len=self.max_len,
-                       num_encoder_layers=self.num_encoder_layers, num_decoder_layers=self.num_decoder_layers)
+        check_positive(
+            d_model=self.d_model,
+            num_heads=self.num_heads,
+            d_ff=self.d_ff,
+            max_len=self.max_len,
+            num_encoder_layers=self.num_encoder_layers,
+            num_decoder_layers=self.num_decoder_layers,
+        )
         if self.d_model % self.num_heads:
-            raise ValueError(f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}: every head "
-                             f"gets d_model // num_heads features")
+            raise ValueError(
+                f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}: every head "
+                f"gets d_model // num_heads features"
+            )
         check_probability(dropout=self.dropout)
-        for name, value, allowed in (("activation", self.activation, tuple(ACTIVATIONS)), ("impl", self.impl, IMPLS),
-                                     ("positional", self.positional, POSITIONALS)):
+        for name, value, allowed in (
+            ("activation", self.activation, tuple(ACTIVATIONS)),
+            ("impl", self.impl, IMPLS),
+            ("positional", self.positional, POSITIONALS),
+        ):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         for name in ("src_vocab", "tgt_vocab"):
             if getattr(self, name) is not None:
                 check_positive(**{name: getattr(self, name)})
         vocabs = [v for v in (self.src_vocab, self.tgt_vocab) if v is not None]
-        if self.pad_id is not None and not (isinstance(self.pad_id, int) and 0 <= self.pad_id < min(vocabs or [1])):
-            raise ValueError(f"pad_id must be None or a token id in both vocabularies (< {min(vocabs or [1])}), "
-                             f"got {self.pad_id!r}")
+        if self.pad_id is not None and not (
+            isinstance(self.pad_id, int) and 0 <= self.pad_id < min(vocabs or [1])
+        ):
+            raise ValueError(
+                f"pad_id must be None or a token id in both vocabularies (< {min(vocabs or [1])}), "
+                f"got {self.pad_id!r}"
+            )
 
 
 def configurable(*order: str, **renamed: str) -> Callable:
-    """Let ``__init__(self, config)`` also be called with a config and changes, ``Cls(config, norm_first=True)``,
-    or with fields only, ``Cls(d_model=32, num_heads=2)`` or positionally in ``order`` (the argument list
-    the class had before the config). ``renamed`` maps an old argument name to its field
-    (``num_layers="num_encoder_layers"``)."""
+    """Let ``__init__(self, config)`` also be called with a config and changes,
+    ``Cls(config, norm_first=True)``, or with fields only, ``Cls(d_model=32, num_heads=2)``, or positionally
+    in ``order`` (the argument list the class had before the config). ``renamed`` maps an old argument name
+    to its field (``num_layers="num_encoder_layers"``)."""
 
     def decorate(init: Callable) -> Callable:
         @functools.wraps(init)
@@ -121,12 +136,16 @@ def configurable(*order: str, **renamed: str) -> Callable:
             if args and isinstance(args[0], TransformerConfig):
                 config, args = args[0], args[1:]
             if len(args) > len(order):
-                raise TypeError(f"{type(self).__name__}() takes at most {len(order)} positional fields, got {len(args)}")
+                raise TypeError(
+                    f"{type(self).__name__}() takes at most {len(order)} positional fields, got {len(args)}"
+                )
             fields.update(zip(order, args))
             fields = {renamed.get(name, name): value for name, value in fields.items()}
             unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(TransformerConfig)})
             if unknown:
-                raise TypeError(f"{type(self).__name__}() got unknown arguments {unknown}: see TransformerConfig")
+                raise TypeError(
+                    f"{type(self).__name__}() got unknown arguments {unknown}: see TransformerConfig"
+                )
             base = config if config is not None else TransformerConfig()
             init(self, dataclasses.replace(base, **fields) if fields else base)
 

@@ -49,8 +49,9 @@ def shard(batch: tuple[Tensor, ...], rank: int, world_size: int) -> tuple[Tensor
     """The ``rank``-th of ``world_size`` equal, contiguous slices (along the batch axis) of each tensor."""
     n = batch[0].shape[0]
     if not 0 <= rank < world_size or n % world_size != 0:
-        raise ValueError(f"the global batch ({n} rows) must split evenly over world_size={world_size} "
-                         f"(rank {rank})")
+        raise ValueError(
+            f"the global batch ({n} rows) must split evenly over world_size={world_size} (rank {rank})"
+        )
     per = n // world_size
     return tuple(t[rank * per : (rank + 1) * per] for t in batch)
 
@@ -73,9 +74,19 @@ def setup() -> tuple[int, int, torch.device]:
 
 
 def train(
-    steps: int = 5, global_batch: int = 8, seq: int = 16, vocab: int = 32, d_model: int = 32, layers: int = 2,
-    heads: int = 2, lr: float = 3e-3, seed: int = 0, device: torch.device | None = None, rank: int = 0,
-    world_size: int = 1, progress: bool = False,
+    steps: int = 5,
+    global_batch: int = 8,
+    seq: int = 16,
+    vocab: int = 32,
+    d_model: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    lr: float = 3e-3,
+    seed: int = 0,
+    device: torch.device | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Train the small GPT for ``steps`` steps; return the global loss of every step and a weight checksum.
 
@@ -85,7 +96,9 @@ def train(
     """
     device = device if device is not None else pick_device()
     torch.manual_seed(seed)  # the same initial weights in every process (DDP also broadcasts rank 0's)
-    config = GPTConfig(vocab_size=vocab, max_len=seq, d_model=d_model, num_layers=layers, num_heads=heads, dropout=0.0)
+    config = GPTConfig(
+        vocab_size=vocab, max_len=seq, d_model=d_model, num_layers=layers, num_heads=heads, dropout=0.0
+    )
     model = GPT(config).to(device)
     if world_size > 1:
         ids = [device.index] if device.type == "cuda" else None
@@ -94,21 +107,38 @@ def train(
     def get_batch(step: int) -> tuple[Tensor, ...]:
         return shard(counting_batch(step, global_batch, seq, vocab, seed), rank, world_size)
 
-    trainer = Trainer(model, lm_loss, get_batch, lr=lr, schedule="constant", warmup=0, clip_norm=1.0,
-                      log_every=max(1, steps), progress=progress, device=device)
+    trainer = Trainer(
+        model,
+        lm_loss,
+        get_batch,
+        lr=lr,
+        schedule="constant",
+        warmup=0,
+        clip_norm=1.0,
+        log_every=max(1, steps),
+        progress=progress,
+        device=device,
+    )
     history = trainer.train(steps)
     losses = torch.tensor(history["loss"], dtype=torch.float64, device=device)
     if world_size > 1:
         dist.all_reduce(losses)  # sum over the processes ...
         losses /= world_size  # ... then the mean: the loss of the global batch
     weights = torch.cat([p.detach().double().flatten() for p in trainer.model.parameters()])
-    return {"world_size": world_size, "losses": losses.cpu().tolist(), "weight_sum": float(weights.sum()),
-            "weight_norm": float(weights.norm()), "device": str(device)}
+    return {
+        "world_size": world_size,
+        "losses": losses.cpu().tolist(),
+        "weight_sum": float(weights.sum()),
+        "weight_norm": float(weights.norm()),
+        "device": str(device),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """The command line (see the module docstring)."""
-    p = argparse.ArgumentParser(prog="python -m tfmcourse.ddp", description="Data-parallel training of a small GPT.")
+    p = argparse.ArgumentParser(
+        prog="python -m tfmcourse.ddp", description="Data-parallel training of a small GPT."
+    )
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--global-batch", type=int, default=8, help="sequences per step, over all processes")
     p.add_argument("--seq", type=int, default=16)
@@ -118,10 +148,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = p.parse_args(argv)
     rank, world_size, device = setup()
     try:
-        result = train(args.steps, args.global_batch, args.seq, lr=args.lr, seed=args.seed, device=device,
-                       rank=rank, world_size=world_size, progress=False)
+        result = train(
+            args.steps,
+            args.global_batch,
+            args.seq,
+            lr=args.lr,
+            seed=args.seed,
+            device=device,
+            rank=rank,
+            world_size=world_size,
+            progress=False,
+        )
         if rank == 0:
-            print(f"world size {world_size}, device {device}: losses " + ", ".join(f"{x:.6f}" for x in result["losses"]))
+            print(
+                f"world size {world_size}, device {device}: losses "
+                + ", ".join(f"{x:.6f}" for x in result["losses"])
+            )
             if args.out:
                 Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     finally:

@@ -40,9 +40,13 @@ __all__ = [
 
 def _check_src(src: object, pad_id: int) -> None:
     if not isinstance(src, Tensor) or src.ndim != 2 or src.dtype != torch.long or src.shape[1] == 0:
-        raise ValueError(f"src must be a (batch, seq_s) long tensor of token ids, got {getattr(src, 'shape', type(src))}")
+        raise ValueError(
+            f"src must be a (batch, seq_s) long tensor of token ids, got {getattr(src, 'shape', type(src))}"
+        )
     if (src == pad_id).all(dim=1).any():
-        raise ValueError(f"some rows of src {tuple(src.shape)} are all padding (pad_id={pad_id}): nothing to translate")
+        raise ValueError(
+            f"some rows of src {tuple(src.shape)} are all padding (pad_id={pad_id}): nothing to translate"
+        )
 
 
 def _check_max_len(max_len: object) -> None:
@@ -61,8 +65,16 @@ def _never(logits: Tensor, *ids: int) -> Tensor:
     return logits
 
 
-def _check_greedy(model: object, src: object, *, bos_id: object, eos_id: object, pad_id: object = 0,
-                  max_len: object = 32, use_cache: object = True) -> None:
+def _check_greedy(
+    model: object,
+    src: object,
+    *,
+    bos_id: object,
+    eos_id: object,
+    pad_id: object = 0,
+    max_len: object = 32,
+    use_cache: object = True,
+) -> None:
     _check_src(src, pad_id)
     _check_max_len(max_len)
 
@@ -138,8 +150,18 @@ def length_penalty(length: int | Tensor, alpha: float) -> float | Tensor:
     return ((5 + length) / 6) ** alpha
 
 
-def _check_beam(model: object, src: object, *, bos_id: object, eos_id: object, pad_id: object = 0,
-                beam_size: object = 4, max_len: object = 32, alpha: object = 0.0, n_best: object = None) -> None:
+def _check_beam(
+    model: object,
+    src: object,
+    *,
+    bos_id: object,
+    eos_id: object,
+    pad_id: object = 0,
+    beam_size: object = 4,
+    max_len: object = 32,
+    alpha: object = 0.0,
+    n_best: object = None,
+) -> None:
     _check_src(src, pad_id)
     _check_max_len(max_len)
     if not isinstance(beam_size, int) or beam_size < 1:
@@ -264,7 +286,9 @@ def translate(
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    specials = dict(bos_id=tgt_vocab.bos_id, eos_id=tgt_vocab.eos_id, pad_id=tgt_vocab.pad_id, max_len=max_len)
+    specials = dict(
+        bos_id=tgt_vocab.bos_id, eos_id=tgt_vocab.eos_id, pad_id=tgt_vocab.pad_id, max_len=max_len
+    )
     out: list[str] = []
     try:
         for start in range(0, len(texts), batch_size):
@@ -306,7 +330,9 @@ def cross_attention_weights(
     model.eval()
     try:
         src_mask = _src_mask(src, pad_id)
-        tgt_mask = causal_mask(tgt.shape[1], device=tgt.device)[None, None] & (tgt != pad_id)[:, None, None, :]
+        tgt_mask = (
+            causal_mask(tgt.shape[1], device=tgt.device)[None, None] & (tgt != pad_id)[:, None, None, :]
+        )
         model(src, tgt, src_mask, tgt_mask, src_mask)
     finally:
         for h in handles:

@@ -28,7 +28,9 @@ IGNORE_INDEX = -100
 
 def _check_smoothed(logits, target, smoothing=0.0, ignore_index=IGNORE_INDEX, reduction="mean") -> None:
     if not isinstance(logits, Tensor) or not logits.is_floating_point() or logits.ndim < 1:
-        raise ValueError(f"logits must be a float tensor (..., vocab), got {getattr(logits, 'shape', type(logits))}")
+        raise ValueError(
+            f"logits must be a float tensor (..., vocab), got {getattr(logits, 'shape', type(logits))}"
+        )
     if not isinstance(target, Tensor) or target.dtype != torch.long:
         raise ValueError(f"target must be a long tensor, got {getattr(target, 'dtype', type(target))}")
     if target.shape != logits.shape[:-1]:
@@ -91,8 +93,10 @@ def lm_loss(model: nn.Module, batch: tuple[Tensor, Tensor]) -> Float[Tensor, ""]
     """
     x, y = batch
     if not isinstance(x, Tensor) or not isinstance(y, Tensor) or x.shape != y.shape:
-        raise ValueError(f"batch must be (x, y) with the same (batch, seq) shape, got "
-                         f"{getattr(x, 'shape', x)} and {getattr(y, 'shape', y)}")
+        raise ValueError(
+            f"batch must be (x, y) with the same (batch, seq) shape, got "
+            f"{getattr(x, 'shape', x)} and {getattr(y, 'shape', y)}"
+        )
     logits = model(x)
     logits = logits if isinstance(logits, Tensor) else logits.logits
     return F.cross_entropy(rearrange(logits, "b s v -> (b s) v"), rearrange(y, "b s -> (b s)"))
@@ -102,7 +106,9 @@ def _check_evaluate(model: nn.Module, tokens: object, context: int, batch_size: 
     if not isinstance(tokens, Tensor) or tokens.ndim != 1:
         raise ValueError(f"tokens must be a 1-D tensor of ids, got {getattr(tokens, 'shape', type(tokens))}")
     if (tokens.numel() - 1) // context < 1:
-        raise ValueError(f"tokens has shape {tuple(tokens.shape)}: too short for one window of context={context} + 1")
+        raise ValueError(
+            f"tokens has shape {tuple(tokens.shape)}: too short for one window of context={context} + 1"
+        )
 
 
 @entry_point(_check_evaluate)

@@ -23,8 +23,9 @@ __all__ = ["track_peak_memory", "memory_breakdown", "saved_activation_bytes"]
 
 def _vm_hwm_bytes() -> int | None:
     """The process's peak resident memory (Linux ``VmHWM``) in bytes, or None."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in open("/proc/self/status", encoding="utf-8"):
+    status = "/proc/self/status"
+    with contextlib.suppress(OSError, ValueError, IndexError), open(status, encoding="utf-8") as f:
+        for line in f:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
     return None

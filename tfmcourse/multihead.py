@@ -47,11 +47,15 @@ def _autocast_on(device_type: str) -> bool:
 def _check_split(x: object, num_heads: object) -> None:
     Dims()(x, "x", "batch seq d_model")
     if x.shape[-1] % num_heads != 0:
-        raise ValueError(f"x has shape {_shape(x)}: d_model={x.shape[-1]} is not divisible by num_heads={num_heads}")
+        raise ValueError(
+            f"x has shape {_shape(x)}: d_model={x.shape[-1]} is not divisible by num_heads={num_heads}"
+        )
 
 
 @entry_point(_check_split)
-def split_heads(x: Float[Tensor, "batch seq d_model"], num_heads: int) -> Float[Tensor, "batch heads seq d_head"]:
+def split_heads(
+    x: Float[Tensor, "batch seq d_model"], num_heads: int
+) -> Float[Tensor, "batch heads seq d_head"]:
     """``(batch, seq, d_model) -> (batch, heads, seq, d_head)``: head ``i`` gets features
     ``i * d_head`` to ``(i + 1) * d_head - 1``."""
     return rearrange(x, "b s (h d) -> b h s d", h=num_heads)
@@ -67,11 +71,16 @@ def _check_forward(
     self: MultiHeadAttention, query, key, value, mask=None, need_weights=False, cache=None, layer=0
 ) -> None:
     dims = Dims(d_model=self.d_model, kdim=self.kdim, vdim=self.vdim)
-    for name, x, axes in (("query", query, "batch seq_q d_model"), ("key", key, "batch seq_k kdim"),
-                          ("value", value, "batch seq_k vdim")):
+    for name, x, axes in (
+        ("query", query, "batch seq_q d_model"),
+        ("key", key, "batch seq_k kdim"),
+        ("value", value, "batch seq_k vdim"),
+    ):
         dims(x, name, axes)
         if x.dtype != self.q_proj.weight.dtype and not _autocast_on(x.device.type):
-            raise ValueError(f"{name} has dtype {x.dtype} but the module's weights are {self.q_proj.weight.dtype}")
+            raise ValueError(
+                f"{name} has dtype {x.dtype} but the module's weights are {self.q_proj.weight.dtype}"
+            )
     cached = 0
     if cache is not None:
         check_cache(cache, len(cache), dims.sizes["batch"])
@@ -79,8 +88,10 @@ def _check_forward(
             raise ValueError(f"layer={layer} but the cache has {len(cache)} layers")
         past = cache.keys[layer]
         if past is not None and (past.shape[1], past.shape[-1]) != (self.num_heads, self.d_head):
-            raise ValueError(f"the cache holds keys of shape {_shape(past)} but this layer has "
-                             f"{self.num_heads} heads of d_head={self.d_head}")
+            raise ValueError(
+                f"the cache holds keys of shape {_shape(past)} but this layer has "
+                f"{self.num_heads} heads of d_head={self.d_head}"
+            )
         cached = 0 if past is None else past.shape[-2]
     if mask is not None:
         scores = (dims.sizes["batch"], self.num_heads, dims.sizes["seq_q"], cached + dims.sizes["seq_k"])
@@ -124,13 +135,17 @@ class MultiHeadAttention(nn.Module):
         vdim = d_model if vdim is None else vdim
         check_positive(d_model=d_model, num_heads=num_heads, kdim=kdim, vdim=vdim)
         if d_model % num_heads != 0:
-            raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}: every head gets "
-                             f"d_model // num_heads features")
+            raise ValueError(
+                f"d_model={d_model} is not divisible by num_heads={num_heads}: every head gets "
+                f"d_model // num_heads features"
+            )
         check_probability(dropout=dropout)
         if impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
         if rotary is not None and rotary.d_head != d_model // num_heads:
-            raise ValueError(f"rotary has d_head={rotary.d_head} but the heads are {d_model // num_heads} wide")
+            raise ValueError(
+                f"rotary has d_head={rotary.d_head} but the heads are {d_model // num_heads} wide"
+            )
         self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_model // num_heads
         self.kdim, self.vdim = kdim, vdim
         self.dropout, self.impl, self.rotary = dropout, impl, rotary
@@ -179,7 +194,10 @@ class MultiHeadAttention(nn.Module):
         v = rearrange(self.v_proj(value), "b s (h d) -> b h s d", h=self.num_heads)
         if self.rotary is not None:  # the same rotation for q and k: compute the angles once
             cos, sin = self.rotary.cos_sin(q.shape[2], 0 if cache is None else cache.length, device=q.device)
-            q, k = apply_rotary(q, cos, sin, self.rotary.interleaved), apply_rotary(k, cos, sin, self.rotary.interleaved)
+            q, k = (
+                apply_rotary(q, cos, sin, self.rotary.interleaved),
+                apply_rotary(k, cos, sin, self.rotary.interleaved),
+            )
         if cache is not None:
             k, v = cache.update(layer, k, v)
         dropout_p = self.dropout if self.training else 0.0
@@ -213,9 +231,13 @@ class MultiHeadAttention(nn.Module):
         if not isinstance(m, nn.MultiheadAttention):
             raise ValueError(f"m must be a torch.nn.MultiheadAttention, got {type(m).__name__}")
         if m.bias_k is not None or m.add_zero_attn:
-            raise ValueError("add_bias_kv=True and add_zero_attn=True are not supported by MultiHeadAttention")
+            raise ValueError(
+                "add_bias_kv=True and add_zero_attn=True are not supported by MultiHeadAttention"
+            )
         bias = m.in_proj_bias is not None
-        ours = cls(m.embed_dim, m.num_heads, dropout=m.dropout, bias=bias, kdim=m.kdim, vdim=m.vdim, impl=impl)
+        ours = cls(
+            m.embed_dim, m.num_heads, dropout=m.dropout, bias=bias, kdim=m.kdim, vdim=m.vdim, impl=impl
+        )
         ours = ours.to(device=m.out_proj.weight.device, dtype=m.out_proj.weight.dtype)
         with torch.no_grad():
             if m._qkv_same_embed_dim:
@@ -231,4 +253,3 @@ class MultiHeadAttention(nn.Module):
                 ours.out_proj.bias.copy_(m.out_proj.bias)
         ours.train(m.training)
         return ours
-

@@ -187,25 +187,46 @@ PEAK_FLOPS: tuple[PeakSpec, ...] = (
     # NVIDIA T4 data sheet: "Mixed Precision (FP16/FP32) 65 TFLOPS"; Turing has no bf16.
     PeakSpec("T4", r"\bT4\b", None, 65 * TFLOPS, f"{_DS} T4: FP16 tensor 65 TFLOPS"),
     # NVIDIA L4 data sheet: BF16 and FP16 tensor 242 TFLOPS *with sparsity* -> 121 dense.
-    PeakSpec("L4", r"\bL4\b", 121 * TFLOPS, 121 * TFLOPS, f"{_DS} L4: BF16/FP16 242 TFLOPS sparse, 121 dense"),
+    PeakSpec(
+        "L4", r"\bL4\b", 121 * TFLOPS, 121 * TFLOPS, f"{_DS} L4: BF16/FP16 242 TFLOPS sparse, 121 dense"
+    ),
     # NVIDIA V100 data sheet: tensor performance 125 TFLOPS (SXM2), 112 (PCIe), 130 (V100S PCIe); no bf16.
     PeakSpec("V100S PCIe", r"\bV100S\b", None, 130 * TFLOPS, f"{_DS} V100S: 130 TFLOPS tensor"),
     PeakSpec("V100 SXM2", r"\bV100-SXM", None, 125 * TFLOPS, f"{_DS} V100 SXM2: 125 TFLOPS tensor"),
     PeakSpec("V100 PCIe", r"\bV100-PCIE", None, 112 * TFLOPS, f"{_DS} V100 PCIe: 112 TFLOPS tensor"),
     # NVIDIA A100 data sheet: BF16/FP16 tensor 312 TFLOPS dense (624 sparse), for the 40GB and 80GB
     # cards, SXM4 and PCIe alike.
-    PeakSpec("A100 80GB", r"\bA100\b.*80\s*GB", 312 * TFLOPS, 312 * TFLOPS, f"{_DS} A100 80GB: 312 TFLOPS dense"),
-    PeakSpec("A100 40GB", r"\bA100\b.*40\s*GB", 312 * TFLOPS, 312 * TFLOPS, f"{_DS} A100 40GB: 312 TFLOPS dense"),
+    PeakSpec(
+        "A100 80GB", r"\bA100\b.*80\s*GB", 312 * TFLOPS, 312 * TFLOPS, f"{_DS} A100 80GB: 312 TFLOPS dense"
+    ),
+    PeakSpec(
+        "A100 40GB", r"\bA100\b.*40\s*GB", 312 * TFLOPS, 312 * TFLOPS, f"{_DS} A100 40GB: 312 TFLOPS dense"
+    ),
     # NVIDIA H100 data sheet: BF16/FP16 tensor 1,979 TFLOPS sparse (SXM) -> 989.4 dense; the SXM card
     # reports itself as "NVIDIA H100 80GB HBM3". PCIe: 1,513 sparse -> 756.5 dense. (H100 NVL: not listed.)
-    PeakSpec("H100 PCIe", r"\bH100\b.*\bPCIe\b", 756.5 * TFLOPS, 756.5 * TFLOPS,
-             f"{_DS} H100 PCIe: 1,513 TFLOPS sparse, 756.5 dense"),
-    PeakSpec("H100 SXM", r"\bH100\b(?!.*\b(?:PCIe|NVL)\b).*\b(?:SXM\d?|HBM3)\b", 989.4 * TFLOPS, 989.4 * TFLOPS,
-             f"{_DS} H100 SXM: 1,979 TFLOPS sparse, 989.4 dense"),
+    PeakSpec(
+        "H100 PCIe",
+        r"\bH100\b.*\bPCIe\b",
+        756.5 * TFLOPS,
+        756.5 * TFLOPS,
+        f"{_DS} H100 PCIe: 1,513 TFLOPS sparse, 756.5 dense",
+    ),
+    PeakSpec(
+        "H100 SXM",
+        r"\bH100\b(?!.*\b(?:PCIe|NVL)\b).*\b(?:SXM\d?|HBM3)\b",
+        989.4 * TFLOPS,
+        989.4 * TFLOPS,
+        f"{_DS} H100 SXM: 1,979 TFLOPS sparse, 989.4 dense",
+    ),
     # NVIDIA H200 data sheet: H200 SXM BF16/FP16 1,979 TFLOPS sparse -> 989.4 dense (same GPU die as
     # H100 SXM, more memory). (H200 NVL: not listed.)
-    PeakSpec("H200 SXM", r"\bH200\b(?!.*\bNVL\b)", 989.4 * TFLOPS, 989.4 * TFLOPS,
-             f"{_DS} H200 SXM: 1,979 TFLOPS sparse, 989.4 dense"),
+    PeakSpec(
+        "H200 SXM",
+        r"\bH200\b(?!.*\bNVL\b)",
+        989.4 * TFLOPS,
+        989.4 * TFLOPS,
+        f"{_DS} H200 SXM: 1,979 TFLOPS sparse, 989.4 dense",
+    ),
 )
 
 
@@ -217,8 +238,8 @@ def device_name(device: torch.device | str | None = None) -> str:
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple MPS"
-    with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
             if line.startswith("model name"):
                 return "CPU: " + line.split(":", 1)[1].strip()
     return "cpu"
@@ -260,5 +281,8 @@ def mfu(flops_per_token: float, tokens_per_second: float, peak: float | str) -> 
     if not isinstance(peak, (int, float)) or peak <= 0:
         raise ValueError(f"peak must be a positive FLOP/s number or 'unknown', got {peak!r}")
     if flops_per_token < 0 or tokens_per_second < 0:
-        raise ValueError(f"need non-negative flops_per_token and tokens_per_second, got {flops_per_token}, {tokens_per_second}")
+        raise ValueError(
+            f"need non-negative flops_per_token and tokens_per_second, "
+            f"got {flops_per_token}, {tokens_per_second}"
+        )
     return flops_per_token * tokens_per_second / peak

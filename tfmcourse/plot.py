@@ -26,8 +26,14 @@ from torch import Tensor
 
 Weights = Float[Tensor, "seq_q seq_k"] | Float[np.ndarray, "seq_q seq_k"]
 
-__all__ = ["attention_heatmap", "annotate_heatmap", "train_step_figure", "attention_figure", "load_results",
-           "SCHEMA"]
+__all__ = [
+    "attention_heatmap",
+    "annotate_heatmap",
+    "train_step_figure",
+    "attention_figure",
+    "load_results",
+    "SCHEMA",
+]
 
 #: The format tag of the benchmark results (``tfmcourse.bench``).
 SCHEMA = "tfmcourse-bench-v1"
@@ -81,18 +87,29 @@ def attention_heatmap(
     _check_labels(q_labels, seq_q, "q_labels", "query rows")
     _check_labels(k_labels, seq_k, "k_labels", "key columns")
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.0 + 0.45 * max(seq_k, 4), 0.8 + 0.4 * max(seq_q, 4)), layout="constrained")
+        _, ax = plt.subplots(
+            figsize=(1.0 + 0.45 * max(seq_k, 4), 0.8 + 0.4 * max(seq_q, 4)), layout="constrained"
+        )
     finite = arr[np.isfinite(arr)]
     is_prob = finite.size > 0 and finite.min() >= 0.0 and finite.max() <= 1.0
-    image = ax.imshow(arr, cmap=cmap, vmin=0.0 if is_prob else None, vmax=1.0 if is_prob else None,
-                      aspect="auto", interpolation="nearest")
+    image = ax.imshow(
+        arr,
+        cmap=cmap,
+        vmin=0.0 if is_prob else None,
+        vmax=1.0 if is_prob else None,
+        aspect="auto",
+        interpolation="nearest",
+    )
     ax.figure.colorbar(image, ax=ax, label="attention weight")
     ax.set_xlabel("key")
     ax.set_ylabel("query")
     if k_labels is not None:
-        ax.set_xticks(range(seq_k), labels=[str(s) for s in k_labels],
-                      rotation=45 if max(len(str(s)) for s in k_labels) > 3 else 0,
-                      ha="right" if max(len(str(s)) for s in k_labels) > 3 else "center")
+        ax.set_xticks(
+            range(seq_k),
+            labels=[str(s) for s in k_labels],
+            rotation=45 if max(len(str(s)) for s in k_labels) > 3 else 0,
+            ha="right" if max(len(str(s)) for s in k_labels) > 3 else "center",
+        )
     elif seq_k <= 16:
         ax.set_xticks(range(seq_k))
     if q_labels is not None:
@@ -116,8 +133,15 @@ def annotate_heatmap(ax: Axes, weights: Weights, fmt: str = "{:.2f}", fontsize: 
     for i in range(arr.shape[0]):
         for j in range(arr.shape[1]):
             light = norm(arr[i, j]) > 0.6 if np.isfinite(arr[i, j]) else False
-            ax.text(j, i, fmt.format(arr[i, j]), ha="center", va="center", fontsize=fontsize,
-                    color="black" if light else "white")
+            ax.text(
+                j,
+                i,
+                fmt.format(arr[i, j]),
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                color="black" if light else "white",
+            )
     return ax
 
 
@@ -141,7 +165,9 @@ def train_step_figure(result: dict[str, Any]) -> Any:
     bars = ax.barh(names, values, color=colors)
     for bar, r in zip(bars, rows[::-1]):
         if r["tokens_per_s"]:
-            label = f" {r['speedup']:.2f}x" + (f", MFU {100 * r['mfu']:.0f}%" if isinstance(r.get("mfu"), float) else "")
+            label = f" {r['speedup']:.2f}x" + (
+                f", MFU {100 * r['mfu']:.0f}%" if isinstance(r.get("mfu"), float) else ""
+            )
         else:
             label = f" {r['status']}"
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, label, va="center", fontsize=9)
@@ -165,9 +191,11 @@ def attention_figure(result: dict[str, Any]) -> Any:
     if not rows:
         raise ValueError("result has no part (a) rows (run with parts containing 'a')")
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, label, style in (("naive", "naive (ours, einsum + softmax)", "o-"),
-                               ("ours_sdpa", "ours, impl='sdpa' (boolean mask)", "s-"),
-                               ("torch_sdpa", "torch SDPA, is_causal=True", "^-")):
+    for name, label, style in (
+        ("naive", "naive (ours, einsum + softmax)", "o-"),
+        ("ours_sdpa", "ours, impl='sdpa' (boolean mask)", "s-"),
+        ("torch_sdpa", "torch SDPA, is_causal=True", "^-"),
+    ):
         pts = [(r["seq"], r[f"{name}_ms"]) for r in rows if r[f"{name}_ms"] is not None]
         if pts:
             ax.plot(*zip(*pts), style, label=label)

@@ -100,7 +100,8 @@ def _check_additive(self: nn.Module, x: object, offset: object = 0) -> None:
 
 
 class SinusoidalPositions(nn.Module):
-    """Adds the fixed sinusoidal table to ``x``: ``forward(x, offset) = dropout(x + PE[offset : offset + seq])``.
+    """Adds the fixed sinusoidal table to ``x``:
+    ``forward(x, offset) = dropout(x + PE[offset : offset + seq])``.
 
     ``x`` is ``(batch, seq, d_model)``; the output has the same shape. The table (``self.table``,
     ``(max_len, d_model)``) is a *non-persistent* buffer: it moves with ``.to(device)`` but is not in
@@ -118,14 +119,17 @@ class SinusoidalPositions(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     @entry_point(_check_additive)
-    def forward(self, x: Float[Tensor, "batch seq d_model"], offset: int = 0) -> Float[Tensor, "batch seq d_model"]:
+    def forward(
+        self, x: Float[Tensor, "batch seq d_model"], offset: int = 0
+    ) -> Float[Tensor, "batch seq d_model"]:
         """``x`` plus the rows ``offset .. offset + seq - 1`` of the table (then dropout)."""
         pe = self.table[offset : offset + x.shape[1]].to(x.dtype)
         return self.dropout(x + pe)
 
 
 class LearnedPositions(nn.Module):
-    """Adds a trained table, one vector per position: ``forward(x, offset) = dropout(x + P[offset : offset + seq])``.
+    """Adds a trained table, one vector per position:
+    ``forward(x, offset) = dropout(x + P[offset : offset + seq])``.
 
     ``self.table`` is an ``nn.Parameter`` of shape ``(max_len, d_model)``, initialised from
     ``N(0, 0.02^2)``. There is no row for a position ``>= max_len``: such inputs raise ``ValueError``.
@@ -141,7 +145,9 @@ class LearnedPositions(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     @entry_point(_check_additive)
-    def forward(self, x: Float[Tensor, "batch seq d_model"], offset: int = 0) -> Float[Tensor, "batch seq d_model"]:
+    def forward(
+        self, x: Float[Tensor, "batch seq d_model"], offset: int = 0
+    ) -> Float[Tensor, "batch seq d_model"]:
         """``x`` plus the rows ``offset .. offset + seq - 1`` of the learned table (then dropout)."""
         return self.dropout(x + self.table[offset : offset + x.shape[1]].to(x.dtype))
 
@@ -157,7 +163,8 @@ def _check_angles(positions: object, d_head: object, base: object = 10000.0) -> 
 def rope_angles(
     positions: Int[Tensor, "*pos"] | Float[Tensor, "*pos"], d_head: int, base: float = 10000.0
 ) -> Float[Tensor, "*pos half"]:
-    """Rotation angles ``theta[..., i] = position * base^(-2i / d_head)``, shape ``(*positions.shape, d_head / 2)``.
+    """Rotation angles ``theta[..., i] = position * base^(-2i / d_head)``, shape
+    ``(*positions.shape, d_head / 2)``.
 
     Pair ``i`` turns by ``base^(-2i / d_head)`` radians per position: the same frequencies as the
     sinusoidal table. Computed in float64 (the caller casts ``cos`` and ``sin``).
@@ -240,13 +247,16 @@ class RotaryEmbedding(nn.Module):
     def cos_sin(
         self, seq: int, offset: int = 0, device: torch.device | str | None = None
     ) -> tuple[Float[Tensor, "seq half"], Float[Tensor, "seq half"]]:
-        """``(cos, sin)`` of the angles for positions ``offset .. offset + seq - 1``, each ``(seq, d_head / 2)``, float64."""
+        """``(cos, sin)`` of the angles for positions ``offset .. offset + seq - 1``, each
+        ``(seq, d_head / 2)``, float64."""
         _check_offset(offset)
         theta = rope_angles(torch.arange(offset, offset + seq, device=device), self.d_head, self.base)
         return theta.cos(), theta.sin()
 
     @entry_point(lambda self, x, offset=0: _check_rope_input(self.d_head, x, offset))
-    def forward(self, x: Float[Tensor, "*batch seq d_head"], offset: int = 0) -> Float[Tensor, "*batch seq d_head"]:
+    def forward(
+        self, x: Float[Tensor, "*batch seq d_head"], offset: int = 0
+    ) -> Float[Tensor, "*batch seq d_head"]:
         """``x`` (``(..., seq, d_head)``, its first token at position ``offset``), rotated; same shape."""
         cos, sin = self.cos_sin(x.shape[-2], offset, device=x.device)
         return apply_rotary(x, cos, sin, interleaved=self.interleaved)

@@ -41,7 +41,9 @@ def _check_sampling_args(temperature: object, top_k: object, top_p: object, gene
         raise ValueError(f"temperature must be a number >= 0 (0 = greedy), got {temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ValueError(f"top_k must be None or an int >= 1, got {top_k!r}")
-    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0.0 < top_p <= 1.0):
+    if top_p is not None and (
+        isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0.0 < top_p <= 1.0
+    ):
         raise ValueError(f"top_p must be None or a number in (0, 1], got {top_p!r}")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be None or a torch.Generator, got {type(generator).__name__}")
@@ -49,13 +51,19 @@ def _check_sampling_args(temperature: object, top_k: object, top_p: object, gene
 
 def _check_logits(logits: object) -> None:
     if not isinstance(logits, Tensor) or logits.ndim != 2 or not logits.is_floating_point():
-        what = f"dtype {logits.dtype}, shape {_shape(logits)}" if isinstance(logits, Tensor) else type(logits).__name__
+        what = (
+            f"dtype {logits.dtype}, shape {_shape(logits)}"
+            if isinstance(logits, Tensor)
+            else type(logits).__name__
+        )
         raise ValueError(f"logits must be a floating-point (batch, vocab) tensor, got {what}")
     if logits.shape[1] == 0:
         raise ValueError(f"logits has shape {_shape(logits)}: the vocabulary is empty")
 
 
-def _check_filter(logits: object, temperature: object = 1.0, top_k: object = None, top_p: object = None) -> None:
+def _check_filter(
+    logits: object, temperature: object = 1.0, top_k: object = None, top_p: object = None
+) -> None:
     _check_logits(logits)
     _check_sampling_args(temperature, top_k, top_p, None)
     if temperature == 0:
@@ -90,8 +98,13 @@ def filter_logits(
     return logits
 
 
-def _check_sample(logits: object, temperature: object = 1.0, top_k: object = None, top_p: object = None,
-                  generator: object = None) -> None:
+def _check_sample(
+    logits: object,
+    temperature: object = 1.0,
+    top_k: object = None,
+    top_p: object = None,
+    generator: object = None,
+) -> None:
     _check_logits(logits)
     _check_sampling_args(temperature, top_k, top_p, generator)
 
@@ -116,8 +129,16 @@ def sample_next(
     return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
 
 
-def _check_generate(model: object, idx: object, max_new_tokens: object, temperature: object = 1.0,
-                    top_k: object = None, top_p: object = None, use_cache: object = True, generator: object = None) -> None:
+def _check_generate(
+    model: object,
+    idx: object,
+    max_new_tokens: object,
+    temperature: object = 1.0,
+    top_k: object = None,
+    top_p: object = None,
+    use_cache: object = True,
+    generator: object = None,
+) -> None:
     if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.is_floating_point() or idx.shape[1] == 0:
         what = f"dtype {idx.dtype}, shape {_shape(idx)}" if isinstance(idx, Tensor) else type(idx).__name__
         raise ValueError(f"idx must be a (batch, seq) integer tensor with seq >= 1, got {what}")

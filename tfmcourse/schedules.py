@@ -17,6 +17,8 @@ from collections.abc import Callable
 __all__ = ["noam_lr", "cosine_lr", "constant_lr", "make_schedule", "SCHEDULES"]
 
 SCHEDULES = ("noam", "cosine", "constant")
+
+
 def _check_step(step: int) -> None:
     if not isinstance(step, int) or step < 1:
         raise ValueError(f"step counts from 1, got {step!r}")
@@ -53,7 +55,12 @@ def constant_lr(step: int, lr: float, warmup: int = 0) -> float:
 
 
 def make_schedule(
-    schedule: str, *, lr: float, warmup: int, d_model: int | None = None, total_steps: int | None = None,
+    schedule: str,
+    *,
+    lr: float,
+    warmup: int,
+    d_model: int | None = None,
+    total_steps: int | None = None,
     min_lr: float = 0.0,
 ) -> Callable[[int], float]:
     """The function ``step -> learning rate`` of a named schedule.

@@ -70,7 +70,11 @@ class SpeedConfig:
     pin_memory: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.accum_steps, int) or isinstance(self.accum_steps, bool) or self.accum_steps < 1:
+        if (
+            not isinstance(self.accum_steps, int)
+            or isinstance(self.accum_steps, bool)
+            or self.accum_steps < 1
+        ):
             raise ValueError(f"accum_steps must be a positive int, got {self.accum_steps!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
@@ -83,7 +87,9 @@ def pick_device(prefer: str | torch.device | None = None) -> torch.device:
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {prefer!r} was asked for but torch.cuda.is_available() is False")
         if device.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError(f"device {prefer!r} was asked for but torch.backends.mps.is_available() is False")
+            raise ValueError(
+                f"device {prefer!r} was asked for but torch.backends.mps.is_available() is False"
+            )
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -184,7 +190,9 @@ def fused_supported(device: str | torch.device) -> bool:
         return False
 
 
-def make_adamw(params: Any, *, fused: bool = False, device: str | torch.device | None = None, **kwargs: Any) -> torch.optim.AdamW:
+def make_adamw(
+    params: Any, *, fused: bool = False, device: str | torch.device | None = None, **kwargs: Any
+) -> torch.optim.AdamW:
     """``torch.optim.AdamW(params, **kwargs)``; with ``fused=True`` the fused version, one kernel that
     updates every parameter at once instead of a few kernels per parameter tensor (skipped with a
     one-line message where the device has none)."""
@@ -195,7 +203,9 @@ def make_adamw(params: Any, *, fused: bool = False, device: str | torch.device |
             device = first.device
         if fused_supported(device):
             return torch.optim.AdamW(params, fused=True, **kwargs)
-        print(f"fused AdamW skipped: not available on {torch.device(device).type} in torch {torch.__version__}.")
+        print(
+            f"fused AdamW skipped: not available on {torch.device(device).type} in torch {torch.__version__}."
+        )
     return torch.optim.AdamW(params, **kwargs)
 
 

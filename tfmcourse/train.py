@@ -56,10 +56,27 @@ __all__ = [
     "SpeedConfig",
     "shuffled_batches",
     # from the modules the trainer is made of, importable from here as before
-    "noam_lr", "cosine_lr", "constant_lr", "make_schedule", "SCHEDULES", "label_smoothed_cross_entropy",
-    "save_checkpoint", "load_checkpoint", "get_rng_state", "set_rng_state", "pick_device", "PRECISIONS",
-    "amp_dtype", "autocast", "grad_scaler", "compile_unsupported_reason", "maybe_compile", "fused_supported",
-    "make_adamw", "checkpoint_modules", "pin_batch",
+    "noam_lr",
+    "cosine_lr",
+    "constant_lr",
+    "make_schedule",
+    "SCHEDULES",
+    "label_smoothed_cross_entropy",
+    "save_checkpoint",
+    "load_checkpoint",
+    "get_rng_state",
+    "set_rng_state",
+    "pick_device",
+    "PRECISIONS",
+    "amp_dtype",
+    "autocast",
+    "grad_scaler",
+    "compile_unsupported_reason",
+    "maybe_compile",
+    "fused_supported",
+    "make_adamw",
+    "checkpoint_modules",
+    "pin_batch",
 ]
 
 
@@ -69,7 +86,8 @@ class OptimizerConfig:
 
     Args:
         lr: the schedule's scale: the noam ``factor``, or the peak learning rate of the others.
-        schedule: ``"noam"`` (default), ``"cosine"`` or ``"constant"`` (see :func:`~tfmcourse.schedules.make_schedule`).
+        schedule: ``"noam"`` (default), ``"cosine"`` or ``"constant"``
+            (see :func:`~tfmcourse.schedules.make_schedule`).
         warmup: warmup steps. ``d_model``: for noam. ``total_steps``, ``min_lr``: for cosine.
         betas, eps, weight_decay: Adam's (defaults of Vaswani et al.: ``(0.9, 0.98)``, ``1e-9``, 0).
             ``weight_decay > 0`` uses AdamW. ``foreach``: passed to the optimizer (``True`` updates all
@@ -90,8 +108,9 @@ class OptimizerConfig:
     clip_norm: float | None = 1.0
 
 
-def _split_options(optim: OptimizerConfig | None, speed: SpeedConfig | None, options: dict[str, Any]
-                   ) -> tuple[OptimizerConfig, SpeedConfig]:
+def _split_options(
+    optim: OptimizerConfig | None, speed: SpeedConfig | None, options: dict[str, Any]
+) -> tuple[OptimizerConfig, SpeedConfig]:
     """The two option groups, with the fields given by name (``lr=...``, ``precision=...``) filled in."""
     groups = {}
     for name, config, cls in (("optim", optim, OptimizerConfig), ("speed", speed, SpeedConfig)):
@@ -99,7 +118,9 @@ def _split_options(optim: OptimizerConfig | None, speed: SpeedConfig | None, opt
         mine = {k: options.pop(k) for k in list(options) if k in fields}
         groups[name] = dataclasses.replace(config or cls(), **mine)
     if options:
-        raise TypeError(f"Trainer() got unknown options {sorted(options)}: see OptimizerConfig and SpeedConfig")
+        raise TypeError(
+            f"Trainer() got unknown options {sorted(options)}: see OptimizerConfig and SpeedConfig"
+        )
     return groups["optim"], groups["speed"]
 
 
@@ -162,8 +183,10 @@ class Trainer:
         if s.checkpointing is not False:
             inner = getattr(model, "module", model)  # a DistributedDataParallel wrapper holds the model
             if s.checkpointing is True and not hasattr(inner, "blocks"):
-                raise ValueError(f"checkpointing=True needs a model with .blocks, {type(inner).__name__} has "
-                                 "none: pass the list of modules to checkpoint instead")
+                raise ValueError(
+                    f"checkpointing=True needs a model with .blocks, {type(inner).__name__} has "
+                    "none: pass the list of modules to checkpoint instead"
+                )
             checkpoint_modules(inner.blocks if s.checkpointing is True else s.checkpointing)
         self.forward_model = maybe_compile(self.model, self.device) if s.compile else self.model
         fused = s.fused
@@ -171,12 +194,24 @@ class Trainer:
             print(f"fused Adam skipped: not available on {self.device.type} in torch {torch.__version__}.")
             fused = False
         self.loss_fn, self.get_batch = loss_fn, get_batch
-        self.lr_at = make_schedule(o.schedule, lr=o.lr, warmup=o.warmup, d_model=o.d_model,
-                                   total_steps=o.total_steps, min_lr=o.min_lr)
+        self.lr_at = make_schedule(
+            o.schedule,
+            lr=o.lr,
+            warmup=o.warmup,
+            d_model=o.d_model,
+            total_steps=o.total_steps,
+            min_lr=o.min_lr,
+        )
         opt = torch.optim.AdamW if o.weight_decay > 0 else torch.optim.Adam
         # The optimizer's base lr is 1, so the scheduler's factor *is* the learning rate.
-        self.optimizer = opt(model.parameters(), lr=1.0, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay,
-                             **({"fused": True} if fused else {"foreach": o.foreach}))
+        self.optimizer = opt(
+            model.parameters(),
+            lr=1.0,
+            betas=o.betas,
+            eps=o.eps,
+            weight_decay=o.weight_decay,
+            **({"fused": True} if fused else {"foreach": o.foreach}),
+        )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: self.lr_at(s + 1))
         self.clip_norm, self.eval_fn, self.eval_every = o.clip_norm, eval_fn, eval_every
         self.log_every, self.progress = log_every, progress
@@ -249,7 +284,9 @@ class Trainer:
                 with autocast(self.device, self.amp_dtype):
                     loss = self.loss_fn(self.forward_model, batch)
                 if not isinstance(loss, Tensor) or loss.ndim != 0:
-                    raise ValueError(f"loss_fn must return a scalar tensor, got {getattr(loss, 'shape', loss)!r}")
+                    raise ValueError(
+                        f"loss_fn must return a scalar tensor, got {getattr(loss, 'shape', loss)!r}"
+                    )
                 self.scaler.scale(loss / k if k > 1 else loss).backward()
             total = loss.detach() if total is None else total + loss.detach()
         return total / k if k > 1 else total
@@ -288,10 +325,18 @@ def shuffled_batches(data: Any, batch_size: int, seed: int = 0) -> Callable[[int
     ``e`` uses the permutation of a generator seeded with ``(seed, e)``, so the batch of a step depends
     on the step only; the last ``n % batch_size`` examples of each epoch's order are dropped.
     """
-    tensors = list(data.values()) if isinstance(data, Mapping) else [data] if isinstance(data, Tensor) else list(data)
+    tensors = (
+        list(data.values())
+        if isinstance(data, Mapping)
+        else [data]
+        if isinstance(data, Tensor)
+        else list(data)
+    )
     n = tensors[0].shape[0]
     if any(t.shape[0] != n for t in tensors):
-        raise ValueError(f"every tensor of data needs the same first axis, got {[tuple(t.shape) for t in tensors]}")
+        raise ValueError(
+            f"every tensor of data needs the same first axis, got {[tuple(t.shape) for t in tensors]}"
+        )
     if not 1 <= batch_size <= n:
         raise ValueError(f"batch_size must be in [1, {n}] (the number of examples), got {batch_size}")
     per_epoch = n // batch_size

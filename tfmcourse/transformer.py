@@ -48,17 +48,36 @@ from tfmcourse.checks import Dims, check_ids, check_mask, entry_point
 from tfmcourse.config import POSITIONALS, TransformerConfig, configurable
 
 __all__ = [
-    "Encoder", "Decoder", "Transformer", "make_src_mask", "make_tgt_mask", "mask_from_torch", "cache_length",
+    "Encoder",
+    "Decoder",
+    "Transformer",  # noqa: F822 -- loaded on first use by __getattr__ below
+    "make_src_mask",
+    "make_tgt_mask",
+    "mask_from_torch",
+    "cache_length",
     "POSITIONALS",
 ]
 
 #: The positional order of the stacks' arguments before the config (``num_layers`` is the stack's depth).
-STACK_ARGS = ("d_model", "num_heads", "num_layers", "d_ff", "dropout", "activation", "norm_first",
-              "layer_norm_eps", "impl", "final_norm", "bias")
+STACK_ARGS = (
+    "d_model",
+    "num_heads",
+    "num_layers",
+    "d_ff",
+    "dropout",
+    "activation",
+    "norm_first",
+    "layer_norm_eps",
+    "impl",
+    "final_norm",
+    "bias",
+)
 
 
 @entry_point(lambda src, pad_id=None: check_ids(src, "src"))
-def make_src_mask(src: Int[Tensor, "batch seq_s"], pad_id: int | None = None) -> Bool[Tensor, "batch 1 1 seq_s"]:
+def make_src_mask(
+    src: Int[Tensor, "batch seq_s"], pad_id: int | None = None
+) -> Bool[Tensor, "batch 1 1 seq_s"]:
     """Source padding mask ``(batch, 1, 1, seq_s)``: ``True`` at real tokens (may be attended to).
 
     Every query may attend to every non-padding key; with ``pad_id=None`` the mask is all ``True``.
@@ -69,7 +88,9 @@ def make_src_mask(src: Int[Tensor, "batch seq_s"], pad_id: int | None = None) ->
 
 
 @entry_point(lambda tgt, pad_id=None: check_ids(tgt, "tgt"))
-def make_tgt_mask(tgt: Int[Tensor, "batch seq_t"], pad_id: int | None = None) -> Bool[Tensor, "batch 1 seq_t seq_t"]:
+def make_tgt_mask(
+    tgt: Int[Tensor, "batch seq_t"], pad_id: int | None = None
+) -> Bool[Tensor, "batch 1 seq_t seq_t"]:
     """Target mask ``(batch, 1, seq_t, seq_t)``: causal **and** padding, ``True`` = may attend.
 
     Query ``i`` may attend to key ``j`` when ``j <= i`` (no peeking at later tokens) and token ``j``
@@ -85,7 +106,9 @@ def _check_torch_masks(attn_mask: object = None, key_padding_mask: object = None
     for name, m in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
         if m is not None and (not isinstance(m, Tensor) or m.dtype != torch.bool or m.ndim != 2):
             what = f"dtype {m.dtype}, shape {tuple(m.shape)}" if isinstance(m, Tensor) else type(m).__name__
-            raise ValueError(f"{name} must be a 2-D boolean tensor (torch's sense: True = NOT allowed), got {what}")
+            raise ValueError(
+                f"{name} must be a 2-D boolean tensor (torch's sense: True = NOT allowed), got {what}"
+            )
 
 
 @entry_point(_check_torch_masks)
@@ -141,7 +164,9 @@ class Encoder(nn.Module):
         self.norm = _final_norm(config)
 
     @entry_point(_check_encoder)
-    def forward(self, x: Float[Tensor, "batch seq d_model"], mask: SelfMask | None = None) -> Float[Tensor, "batch seq d_model"]:
+    def forward(
+        self, x: Float[Tensor, "batch seq d_model"], mask: SelfMask | None = None
+    ) -> Float[Tensor, "batch seq d_model"]:
         """Run every layer, then the final norm. ``mask``: as in :meth:`EncoderLayer.forward`."""
         for layer in self.layers:
             x = layer(x, mask)
@@ -153,7 +178,9 @@ class Encoder(nn.Module):
         if not isinstance(encoder, nn.TransformerEncoder):
             raise ValueError(f"encoder must be a torch.nn.TransformerEncoder, got {type(encoder).__name__}")
         layers = [EncoderLayer.from_torch(layer, impl=impl) for layer in encoder.layers]
-        config = dataclasses.replace(layers[0].config, num_encoder_layers=len(layers), final_norm=encoder.norm is not None)
+        config = dataclasses.replace(
+            layers[0].config, num_encoder_layers=len(layers), final_norm=encoder.norm is not None
+        )
         with torch.device("meta"):  # the layers and the norm are replaced by the copies
             ours = cls(config)
         ours.layers = nn.ModuleList(layers)
@@ -161,8 +188,14 @@ class Encoder(nn.Module):
         return ours.train(encoder.training)
 
 
-def _check_decoder(self: Decoder, x: object, memory: object, tgt_mask: object = None, memory_mask: object = None,
-                   cache: object = None) -> None:
+def _check_decoder(
+    self: Decoder,
+    x: object,
+    memory: object,
+    tgt_mask: object = None,
+    memory_mask: object = None,
+    cache: object = None,
+) -> None:
     dims = Dims(d_model=self.d_model)
     dims(x, "x", "batch seq_t d_model")
     dims(memory, "memory", "batch seq_s d_model")
@@ -221,7 +254,9 @@ class Decoder(nn.Module):
         if not isinstance(decoder, nn.TransformerDecoder):
             raise ValueError(f"decoder must be a torch.nn.TransformerDecoder, got {type(decoder).__name__}")
         layers = [DecoderLayer.from_torch(layer, impl=impl) for layer in decoder.layers]
-        config = dataclasses.replace(layers[0].config, num_decoder_layers=len(layers), final_norm=decoder.norm is not None)
+        config = dataclasses.replace(
+            layers[0].config, num_decoder_layers=len(layers), final_norm=decoder.norm is not None
+        )
         with torch.device("meta"):  # the layers and the norm are replaced by the copies
             ours = cls(config)
         ours.layers = nn.ModuleList(layers)

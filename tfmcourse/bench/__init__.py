@@ -56,10 +56,23 @@ from tfmcourse.plot import SCHEMA, attention_figure, load_results, train_step_fi
 from tfmcourse.speed import pick_device
 
 __all__ = [
-    "SIZES", "BenchSize", "pad_vocab", "bench_attention", "bench_mha", "bench_train_step", "TRAIN_STEPS",
-    "bench_kv_cache", "generation_speed", "run", "format_table", "main", "SCHEMA",
+    "SIZES",
+    "BenchSize",
+    "pad_vocab",
+    "bench_attention",
+    "bench_mha",
+    "bench_train_step",
+    "TRAIN_STEPS",
+    "bench_kv_cache",
+    "generation_speed",
+    "run",
+    "format_table",
+    "main",
+    "SCHEMA",
     # figures and stored results, in tfmcourse.plot (importable from here as before)
-    "train_step_figure", "attention_figure", "load_results",
+    "train_step_figure",
+    "attention_figure",
+    "load_results",
 ]
 
 
@@ -78,7 +91,8 @@ def run(
 ) -> dict[str, Any]:
     """Run the benchmark and return its results as a JSON-ready dict (see the module docstring).
 
-    ``size``: a key of :data:`SIZES` or a :class:`BenchSize`. ``device``: as :func:`tfmcourse.train.pick_device`
+    ``size``: a key of :data:`SIZES` or a :class:`BenchSize`. ``device``: as
+    :func:`tfmcourse.speed.pick_device`
     (default: CUDA, then MPS, then CPU). ``parts``: any of ``"a"``, ``"b"``, ``"c"``, ``"d"``. ``peer``:
     ``"auto"`` times the Hugging Face peer for the large size when ``transformers`` is installed,
     ``"on"`` / ``"off"`` force it.
@@ -94,7 +108,9 @@ def run(
     if not parts or set(parts) - set("abcd"):
         raise ValueError(f"parts must be made of the letters a, b, c, d, got {parts!r}")
     if compile_mode not in ("auto", "on", "off") or peer not in ("auto", "on", "off"):
-        raise ValueError(f"compile_mode and peer must be 'auto', 'on' or 'off', got {compile_mode!r}, {peer!r}")
+        raise ValueError(
+            f"compile_mode and peer must be 'auto', 'on' or 'off', got {compile_mode!r}, {peer!r}"
+        )
     dev = pick_device(device)
     try:  # the version only: importing transformers takes seconds
         hf_version = importlib.metadata.version("transformers")
@@ -150,39 +166,92 @@ def _mb(b: Any) -> str:
 
 def format_table(result: dict[str, Any]) -> str:
     """The results as one plain-text table: every ratio is against a baseline of the same run."""
-    lines = [f"device: {result['device']['name']} ({result['device']['type']}), torch {result['torch']}, "
-             f"{result['date']}, size {result['size']}",
-             f"{'part':<5} {'case':<40} {'ms':>9} {'tokens/s':>10} {'peak mem':>10} {'act mem':>9} {'MFU':>7} {'ratio':>7}  note",
-             "-" * 112]
+    lines = [
+        f"device: {result['device']['name']} ({result['device']['type']}), torch {result['torch']}, "
+        f"{result['date']}, size {result['size']}",
+        f"{'part':<5} {'case':<40} {'ms':>9} {'tokens/s':>10} {'peak mem':>10} {'act mem':>9} {'MFU':>7} "
+        f"{'ratio':>7}  note",
+        "-" * 112,
+    ]
 
-    def add(part: str, case: str, ms: Any, tps: Any = None, mem: Any = None, mfu: Any = None, ratio: Any = None,
-            note: str = "", act: Any = None) -> None:
+    def add(
+        part: str,
+        case: str,
+        ms: Any,
+        tps: Any = None,
+        mem: Any = None,
+        mfu: Any = None,
+        ratio: Any = None,
+        note: str = "",
+        act: Any = None,
+    ) -> None:
         mfu_s = _fmt(mfu * 100, ".1f") + "%" if isinstance(mfu, float) else _fmt(mfu)
-        lines.append(f"{part:<5} {case[:40]:<40} {_fmt(ms, '.2f'):>9} {_fmt(tps, ',.0f'):>10} {_mb(mem):>10} "
-                     f"{_mb(act):>9} {mfu_s:>7} {_fmt(ratio, '.2f') + ('x' if ratio else ''):>7}  {note}")
+        lines.append(
+            f"{part:<5} {case[:40]:<40} {_fmt(ms, '.2f'):>9} {_fmt(tps, ',.0f'):>10} {_mb(mem):>10} "
+            f"{_mb(act):>9} {mfu_s:>7} {_fmt(ratio, '.2f') + ('x' if ratio else ''):>7}  {note}"
+        )
 
     for row in result.get("attention", []):
-        for name, label in (("naive", "naive"), ("ours_sdpa", "ours impl='sdpa'"), ("torch_sdpa", "torch SDPA is_causal")):
+        for name, label in (
+            ("naive", "naive"),
+            ("ours_sdpa", "ours impl='sdpa'"),
+            ("torch_sdpa", "torch SDPA is_causal"),
+        ):
             ratio = 1.0 if name == "naive" and row["naive_ms"] else row.get(f"{name}_speedup")
-            add("(a)", f"attention seq {row['seq']}: {label}", row[f"{name}_ms"], mem=row[f"{name}_peak_bytes"],
-                ratio=ratio, note="ratio: speed-up over naive" if name == "naive" else "")
+            add(
+                "(a)",
+                f"attention seq {row['seq']}: {label}",
+                row[f"{name}_ms"],
+                mem=row[f"{name}_peak_bytes"],
+                ratio=ratio,
+                note="ratio: speed-up over naive" if name == "naive" else "",
+            )
     for row in result.get("mha", []):
-        add("(b)", f"multi-head: {row['impl']}", row["ms"], mem=row["peak_bytes"], ratio=row["vs_torch"],
-            note="ratio: torch time / this time" if row["impl"] == "torch" else f"max |diff| {row['max_abs_diff']:.1e}")
+        add(
+            "(b)",
+            f"multi-head: {row['impl']}",
+            row["ms"],
+            mem=row["peak_bytes"],
+            ratio=row["vs_torch"],
+            note="ratio: torch time / this time"
+            if row["impl"] == "torch"
+            else f"max |diff| {row['max_abs_diff']:.1e}",
+        )
     for row in result.get("train_step", []):
-        note = row.get("note", "") or ("ratio: speed-up over naive fp32" if row is result["train_step"][0] else "")
-        add("(c)", f"step: {row['name']}", row.get("ms"), row.get("tokens_per_s"), row.get("peak_bytes"),
-            row.get("mfu"), row.get("speedup"), note, row.get("activation_bytes"))
+        note = row.get("note", "") or (
+            "ratio: speed-up over naive fp32" if row is result["train_step"][0] else ""
+        )
+        add(
+            "(c)",
+            f"step: {row['name']}",
+            row.get("ms"),
+            row.get("tokens_per_s"),
+            row.get("peak_bytes"),
+            row.get("mfu"),
+            row.get("speedup"),
+            note,
+            row.get("activation_bytes"),
+        )
     for row in result.get("kv_cache", []):
-        add("(d)", f"generate {row['length']} tokens: with cache", None, row["cached"], ratio=row["speedup"],
-            note="ratio: speed-up over no cache")
+        add(
+            "(d)",
+            f"generate {row['length']} tokens: with cache",
+            None,
+            row["cached"],
+            ratio=row["speedup"],
+            note="ratio: speed-up over no cache",
+        )
         add("(d)", f"generate {row['length']} tokens: no cache", None, row["uncached"])
     if "model" in result:
         m = result["model"]
-        lines.append(f"(c) model: {m['params']:,} parameters, N = {m['matmul_params']:,} in matrix products, "
-                     f"{m['flops_per_token']:.3g} training FLOPs per token, peak {_fmt(m['peak_flops'], '.3g')} FLOP/s")
-    lines.append("peak mem: torch.cuda.max_memory_allocated (CUDA only); act mem: tensors saved for the backward "
-                 "pass by one eager forward (every device)")
+        lines.append(
+            f"(c) model: {m['params']:,} parameters, N = {m['matmul_params']:,} in matrix products, "
+            f"{m['flops_per_token']:.3g} training FLOPs per token, peak {_fmt(m['peak_flops'], '.3g')} FLOP/s"
+        )
+    lines.append(
+        "peak mem: torch.cuda.max_memory_allocated (CUDA only); act mem: tensors saved for the backward "
+        "pass by one eager forward (every device)"
+    )
     lines.append(f"wall time {result['wall_seconds']:.1f} s")
     return "\n".join(lines)
 
@@ -190,15 +259,32 @@ def format_table(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """The command line: ``python -m tfmcourse.bench [--device D] [--size S] [--out PATH] ...``."""
     p = argparse.ArgumentParser(prog="python -m tfmcourse.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: CUDA, then MPS, then CPU)")
+    p.add_argument(
+        "--device", default=None, help="cpu, cuda, cuda:1, mps (default: CUDA, then MPS, then CPU)"
+    )
     p.add_argument("--size", default="small", choices=tuple(SIZES), help="problem sizes (default: small)")
-    p.add_argument("--out", default=None, help="where to write the JSON (default: bench-results/bench_<device>_<size>.json)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="where to write the JSON (default: bench-results/bench_<device>_<size>.json)",
+    )
     p.add_argument("--parts", default="abcd", help="which parts to run: any of a, b, c, d (default: abcd)")
-    p.add_argument("--compile", dest="compile_mode", default="auto", choices=("auto", "on", "off"),
-                   help="time torch.compile: auto = on CUDA only")
-    p.add_argument("--peer", default="auto", choices=("auto", "on", "off"),
-                   help="time Hugging Face's GPT2LMHeadModel too: auto = for --size large")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument(
+        "--compile",
+        dest="compile_mode",
+        default="auto",
+        choices=("auto", "on", "off"),
+        help="time torch.compile: auto = on CUDA only",
+    )
+    p.add_argument(
+        "--peer",
+        default="auto",
+        choices=("auto", "on", "off"),
+        help="time Hugging Face's GPT2LMHeadModel too: auto = for --size large",
+    )
+    p.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)"
+    )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.threads is not None:
@@ -206,12 +292,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             p.error(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     argv_used = sys.argv[1:] if argv is None else argv
-    result = run(args.size, args.device, args.parts, args.seed, args.compile_mode, args.peer,
-                 command="python -m tfmcourse.bench " + " ".join(argv_used), progress=True)
-    out = Path(args.out) if args.out else Path("bench-results") / f"bench_{result['device']['type']}_{result['size']}.json"
+    result = run(
+        args.size,
+        args.device,
+        args.parts,
+        args.seed,
+        args.compile_mode,
+        args.peer,
+        command="python -m tfmcourse.bench " + " ".join(argv_used),
+        progress=True,
+    )
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("bench-results") / f"bench_{result['device']['type']}_{result['size']}.json"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(format_table(result))
     print(f"wrote {out}")
     return result
-

@@ -56,23 +56,61 @@ def pad_vocab(vocab: int, multiple: int = 64) -> int:
 SIZES: dict[str, BenchSize] = {
     # For the tests: seconds.
     "tiny": BenchSize(
-        attn_batch=2, attn_heads=2, attn_d_head=8, attn_seqs=(16, 32),
-        mha_batch=2, mha_d_model=16, mha_heads=2, mha_seq=16,
-        gpt_vocab=64, gpt_d_model=16, gpt_layers=1, gpt_heads=2, gpt_seq=16, gpt_batch=2, steps=2, warmup=1,
+        attn_batch=2,
+        attn_heads=2,
+        attn_d_head=8,
+        attn_seqs=(16, 32),
+        mha_batch=2,
+        mha_d_model=16,
+        mha_heads=2,
+        mha_seq=16,
+        gpt_vocab=64,
+        gpt_d_model=16,
+        gpt_layers=1,
+        gpt_heads=2,
+        gpt_seq=16,
+        gpt_batch=2,
+        steps=2,
+        warmup=1,
     ),
     # `make bench` on a laptop CPU: well under two minutes on two cores.
     "small": BenchSize(
-        attn_batch=4, attn_heads=4, attn_d_head=32, attn_seqs=(64, 128, 256),
-        mha_batch=4, mha_d_model=128, mha_heads=4, mha_seq=128,
-        gpt_vocab=512, gpt_d_model=128, gpt_layers=4, gpt_heads=4, gpt_seq=128, gpt_batch=8, steps=3, warmup=1,
+        attn_batch=4,
+        attn_heads=4,
+        attn_d_head=32,
+        attn_seqs=(64, 128, 256),
+        mha_batch=4,
+        mha_d_model=128,
+        mha_heads=4,
+        mha_seq=128,
+        gpt_vocab=512,
+        gpt_d_model=128,
+        gpt_layers=4,
+        gpt_heads=4,
+        gpt_seq=128,
+        gpt_batch=8,
+        steps=3,
+        warmup=1,
     ),
     # The GPU configuration: GPT-2 small's shape (12 layers, d_model 768, 12 heads, vocabulary padded
     # to a multiple of 64), batch 16, sequence 1024.
     "large": BenchSize(
-        attn_batch=8, attn_heads=12, attn_d_head=64, attn_seqs=(512, 1024, 2048, 4096),
-        mha_batch=16, mha_d_model=768, mha_heads=12, mha_seq=1024,
-        gpt_vocab=pad_vocab(50257), gpt_d_model=768, gpt_layers=12, gpt_heads=12, gpt_seq=1024, gpt_batch=16,
-        steps=10, warmup=3,
+        attn_batch=8,
+        attn_heads=12,
+        attn_d_head=64,
+        attn_seqs=(512, 1024, 2048, 4096),
+        mha_batch=16,
+        mha_d_model=768,
+        mha_heads=12,
+        mha_seq=1024,
+        gpt_vocab=pad_vocab(50257),
+        gpt_d_model=768,
+        gpt_layers=12,
+        gpt_heads=12,
+        gpt_seq=1024,
+        gpt_batch=16,
+        steps=10,
+        warmup=3,
     ),
 }
 
@@ -103,7 +141,11 @@ def _measure(step: Callable[[], Any], size: BenchSize, device: torch.device) -> 
     """
     if device.type != "cuda":
         seconds = perf.time_steps(step, size.steps, size.warmup, device)
-        return {"ms": _median_ms(seconds), "peak_bytes": None, "memory_kind": f"not measured on {device.type}"}
+        return {
+            "ms": _median_ms(seconds),
+            "peak_bytes": None,
+            "memory_kind": f"not measured on {device.type}",
+        }
     with perf.track_peak_memory(device) as mem:
         seconds = perf.time_steps(step, size.steps, size.warmup, device)
     return {"ms": _median_ms(seconds), "peak_bytes": mem["peak_bytes"], "memory_kind": mem["kind"]}

@@ -33,8 +33,15 @@ def make_gpt(size: BenchSize, impl: str, device: torch.device | str, seed: int) 
     from tfmcourse.models.gpt import GPT, GPTConfig
 
     torch.manual_seed(seed)
-    config = GPTConfig(vocab_size=size.gpt_vocab, max_len=size.gpt_seq, d_model=size.gpt_d_model,
-                       num_layers=size.gpt_layers, num_heads=size.gpt_heads, dropout=0.0, impl=impl)
+    config = GPTConfig(
+        vocab_size=size.gpt_vocab,
+        max_len=size.gpt_seq,
+        d_model=size.gpt_d_model,
+        num_layers=size.gpt_layers,
+        num_heads=size.gpt_heads,
+        dropout=0.0,
+        impl=impl,
+    )
     with torch.device(device):
         return GPT(config)
 
@@ -49,8 +56,15 @@ def _hf_gpt(ours: nn.Module) -> nn.Module:
     return hf
 
 
-def _train_step(model: nn.Module, batch: tuple[Tensor, Tensor], device: torch.device, precision: torch.dtype | None,
-                compiled: bool, fused: bool, logits_of: Callable[[nn.Module, Tensor], Tensor]) -> Callable[[], Tensor]:
+def _train_step(
+    model: nn.Module,
+    batch: tuple[Tensor, Tensor],
+    device: torch.device,
+    precision: torch.dtype | None,
+    compiled: bool,
+    fused: bool,
+    logits_of: Callable[[nn.Module, Tensor], Tensor],
+) -> Callable[[], Tensor]:
     """One AdamW step of ``model`` on ``batch`` with the given options, as a function to time."""
     x, y = batch
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True if fused else None)
@@ -71,7 +85,11 @@ def _train_step(model: nn.Module, batch: tuple[Tensor, Tensor], device: torch.de
 
 
 def bench_train_step(
-    size: BenchSize, device: torch.device, seed: int = 0, compile_mode: str = "auto", peer: bool = False,
+    size: BenchSize,
+    device: torch.device,
+    seed: int = 0,
+    compile_mode: str = "auto",
+    peer: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Part (c): a training step of the GPT, one optimization added at a time (:data:`TRAIN_STEPS`).
 
@@ -95,45 +113,88 @@ def bench_train_step(
     peak = perf.peak_flops(name, "bf16" if mixed in (None, torch.bfloat16) else "fp16")
 
     model = make_gpt(size, "naive", "meta", seed)
-    info = {"params": perf.count_parameters(model), "matmul_params": perf.matmul_parameters(model),
-            "flops_per_token": perf.model_flops_per_token(model, size.gpt_seq), "tokens_per_step": tokens,
-            "mixed_precision_dtype": str(mixed).replace("torch.", "") if mixed else None, "peak_flops": peak}
+    info = {
+        "params": perf.count_parameters(model),
+        "matmul_params": perf.matmul_parameters(model),
+        "flops_per_token": perf.model_flops_per_token(model, size.gpt_seq),
+        "tokens_per_step": tokens,
+        "mixed_precision_dtype": str(mixed).replace("torch.", "") if mixed else None,
+        "peak_flops": peak,
+    }
     del model
 
     compile_reason = compile_unsupported_reason(device)
     if compile_reason is None and compile_mode == "auto" and device.type != "cuda":
-        compile_reason = (f"skipped on {device.type}: compiling takes minutes here, longer than the whole "
-                          f"benchmark (run with --compile on to time it)")
+        compile_reason = (
+            f"skipped on {device.type}: compiling takes minutes here, longer than the whole "
+            f"benchmark (run with --compile on to time it)"
+        )
     if compile_mode == "off":
         compile_reason = "turned off (--compile off)"
     fused_reason = None if fused_supported(device) else f"fused AdamW is not available on {device.type}"
     amp_reason = None if mixed is not None else f"no mixed-precision dtype on {device.type}"
 
-    unavailable = {"sdpa": None, "mixed_precision": amp_reason, "compile": compile_reason, "fused": fused_reason}
+    unavailable = {
+        "sdpa": None,
+        "mixed_precision": amp_reason,
+        "compile": compile_reason,
+        "fused": fused_reason,
+    }
     rows: list[dict[str, Any]] = []
     used = {"impl": "naive", "mixed_precision": False, "compile": False, "fused": False}
     for step_name, option in TRAIN_STEPS:
         if option is not None and unavailable[option] is not None:
-            rows.append({"name": step_name, "status": "skipped", "note": unavailable[option], **used, "ms": None,
-                         "tokens_per_s": None, "peak_bytes": None, "mfu": None, "speedup": None})
+            rows.append(
+                {
+                    "name": step_name,
+                    "status": "skipped",
+                    "note": unavailable[option],
+                    **used,
+                    "ms": None,
+                    "tokens_per_s": None,
+                    "peak_bytes": None,
+                    "mfu": None,
+                    "speedup": None,
+                }
+            )
             continue
         if option == "sdpa":
             used = dict(used, impl="sdpa")
         elif option is not None:
             used = dict(used, **{option: True})
-        rows.append(_time_config(step_name, used, size, device, batch, tokens, mixed, info, peak, seed, peer=False))
+        rows.append(
+            _time_config(step_name, used, size, device, batch, tokens, mixed, info, peak, seed, peer=False)
+        )
 
     if peer:
-        rows.append(_time_config("HF GPT-2 peer, same options", dict(used, impl="sdpa"), size, device, batch,
-                                 tokens, mixed, info, peak, seed, peer=True))
+        rows.append(
+            _time_config(
+                "HF GPT-2 peer, same options",
+                dict(used, impl="sdpa"),
+                size,
+                device,
+                batch,
+                tokens,
+                mixed,
+                info,
+                peak,
+                seed,
+                peer=True,
+            )
+        )
     base = rows[0]["ms"]
     for row in rows:
         row["speedup"] = base / row["ms"] if base and row.get("ms") else None
     return rows, info
 
 
-def _activation_bytes(model: nn.Module, batch: tuple[Tensor, Tensor], device: torch.device,
-                      precision: torch.dtype | None, logits_of: Callable[[nn.Module, Tensor], Tensor]) -> int:
+def _activation_bytes(
+    model: nn.Module,
+    batch: tuple[Tensor, Tensor],
+    device: torch.device,
+    precision: torch.dtype | None,
+    logits_of: Callable[[nn.Module, Tensor], Tensor],
+) -> int:
     """Bytes of the tensors autograd saves during one (eager) forward pass and loss."""
     x, y = batch
 
@@ -146,9 +207,19 @@ def _activation_bytes(model: nn.Module, batch: tuple[Tensor, Tensor], device: to
     return n_bytes
 
 
-def _time_config(step_name: str, used: dict[str, Any], size: BenchSize, device: torch.device, batch: tuple[Tensor, Tensor],
-                 tokens: int, mixed: torch.dtype | None, info: dict[str, Any], peak: float | str, seed: int,
-                 peer: bool) -> dict[str, Any]:
+def _time_config(
+    step_name: str,
+    used: dict[str, Any],
+    size: BenchSize,
+    device: torch.device,
+    batch: tuple[Tensor, Tensor],
+    tokens: int,
+    mixed: torch.dtype | None,
+    info: dict[str, Any],
+    peak: float | str,
+    seed: int,
+    peer: bool,
+) -> dict[str, Any]:
     row: dict[str, Any] = {"name": step_name, **used}
     try:
         model = make_gpt(size, used["impl"], device, seed)
@@ -158,15 +229,30 @@ def _time_config(step_name: str, used: dict[str, Any], size: BenchSize, device: 
         else:
             logits_of = lambda m, x: m(x)  # noqa: E731
         model.train()
-        step = _train_step(model, batch, device, mixed if used["mixed_precision"] else None,
-                           used["compile"], used["fused"], logits_of)
+        step = _train_step(
+            model,
+            batch,
+            device,
+            mixed if used["mixed_precision"] else None,
+            used["compile"],
+            used["fused"],
+            logits_of,
+        )
         first_loss = float(step())  # also the first warmup step (compilation happens here)
-        row["activation_bytes"] = _activation_bytes(model, batch, device, mixed if used["mixed_precision"] else None,
-                                                    logits_of)
+        row["activation_bytes"] = _activation_bytes(
+            model, batch, device, mixed if used["mixed_precision"] else None, logits_of
+        )
         r = _guarded(lambda: _measure(step, size, device), device)
     except Exception as e:  # noqa: BLE001 -- one failing option (a compiler error, no memory) must not lose the run
-        note = "out of memory" if _is_oom(e) else f"failed: {type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}"
-        r, first_loss = {"status": "oom" if _is_oom(e) else "error", "ms": None, "peak_bytes": None, "note": note}, None
+        note = (
+            "out of memory"
+            if _is_oom(e)
+            else f"failed: {type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}"
+        )
+        r, first_loss = (
+            {"status": "oom" if _is_oom(e) else "error", "ms": None, "peak_bytes": None, "note": note},
+            None,
+        )
     finally:
         model = step = None  # noqa: F841
         _free(device)

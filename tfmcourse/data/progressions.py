@@ -13,8 +13,9 @@ from torch import Tensor
 __all__ = ["counting_batch"]
 
 
-def counting_batch(step: int, global_batch: int, seq: int, vocab: int, seed: int = 0) -> tuple[
-        Int[Tensor, "global_batch seq"], Int[Tensor, "global_batch seq"]]:
+def counting_batch(
+    step: int, global_batch: int, seq: int, vocab: int, seed: int = 0
+) -> tuple[Int[Tensor, "global_batch seq"], Int[Tensor, "global_batch seq"]]:
     """The global batch of training step ``step``: ``(x, y)``, each ``(global_batch, seq)``.
 
     Sequence ``b`` is ``start_b, start_b + inc_b, start_b + 2 inc_b, ...`` modulo ``vocab`` with a

@@ -46,7 +46,12 @@ __all__ = ["GPTConfig", "GPTBlock", "GPT", "lm_loss", "evaluate_lm"]
 
 #: Our activation names and the ``activation_function`` names of Hugging Face's GPT-2 config.
 _TO_HF_ACTIVATION = {"gelu_tanh": "gelu_new", "gelu": "gelu", "relu": "relu"}
-_FROM_HF_ACTIVATION = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu", "relu": "relu"}
+_FROM_HF_ACTIVATION = {
+    "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh",
+    "gelu": "gelu",
+    "relu": "relu",
+}
 
 
 @dataclass
@@ -83,8 +88,14 @@ class GPTConfig:
     def __post_init__(self) -> None:
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
-        check_positive(vocab_size=self.vocab_size, max_len=self.max_len, d_model=self.d_model,
-                       num_layers=self.num_layers, num_heads=self.num_heads, d_ff=self.d_ff)
+        check_positive(
+            vocab_size=self.vocab_size,
+            max_len=self.max_len,
+            d_model=self.d_model,
+            num_layers=self.num_layers,
+            num_heads=self.num_heads,
+            d_ff=self.d_ff,
+        )
         if self.d_model % self.num_heads != 0:
             raise ValueError(f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}")
         check_probability(dropout=self.dropout)
@@ -139,8 +150,10 @@ def _check_forward(model: GPT, ids: object, cache: object = None) -> None:
         check_cache(cache, len(model.blocks), batch)
     offset = 0 if cache is None else cache.length
     if offset + seq > model.config.max_len:
-        raise ValueError(f"ids has shape {tuple(ids.shape)} and the cache holds {offset} positions: positions up "
-                         f"to {offset + seq - 1} exceed max_len={model.config.max_len}")
+        raise ValueError(
+            f"ids has shape {tuple(ids.shape)} and the cache holds {offset} positions: positions up "
+            f"to {offset + seq - 1} exceed max_len={model.config.max_len}"
+        )
 
 
 class GPT(nn.Module):
@@ -197,7 +210,9 @@ class GPT(nn.Module):
         return KVCache(len(self.blocks))
 
     @entry_point(_check_forward)
-    def forward(self, ids: Int[Tensor, "batch seq"], cache: KVCache | None = None) -> Float[Tensor, "batch seq vocab"]:
+    def forward(
+        self, ids: Int[Tensor, "batch seq"], cache: KVCache | None = None
+    ) -> Float[Tensor, "batch seq vocab"]:
         """Token ids ``(batch, seq)`` -> next-token logits ``(batch, seq, vocab_size)``.
 
         With a ``cache`` (from :meth:`new_cache`), ``ids`` holds only the new tokens: they take the
@@ -220,11 +235,21 @@ class GPT(nn.Module):
 
         c = self.config
         kwargs = dict(
-            vocab_size=c.vocab_size, n_positions=c.max_len, n_embd=c.d_model, n_layer=c.num_layers,
-            n_head=c.num_heads, n_inner=c.d_ff, activation_function=_TO_HF_ACTIVATION[c.activation],
-            resid_pdrop=c.dropout, embd_pdrop=c.dropout, attn_pdrop=c.dropout,
-            layer_norm_epsilon=c.layer_norm_eps, tie_word_embeddings=c.tie_weights,
-            bos_token_id=None, eos_token_id=None, pad_token_id=None,
+            vocab_size=c.vocab_size,
+            n_positions=c.max_len,
+            n_embd=c.d_model,
+            n_layer=c.num_layers,
+            n_head=c.num_heads,
+            n_inner=c.d_ff,
+            activation_function=_TO_HF_ACTIVATION[c.activation],
+            resid_pdrop=c.dropout,
+            embd_pdrop=c.dropout,
+            attn_pdrop=c.dropout,
+            layer_norm_epsilon=c.layer_norm_eps,
+            tie_word_embeddings=c.tie_weights,
+            bos_token_id=None,
+            eos_token_id=None,
+            pad_token_id=None,
         )
         kwargs.update(overrides)
         return GPT2Config(**kwargs)
@@ -261,11 +286,13 @@ class GPT(nn.Module):
         missing, unexpected = hf.load_state_dict(self.hf_state_dict(), strict=False)
         missing = [k for k in missing if not k.endswith(".attn.bias") and not k.endswith(".attn.masked_bias")]
         if missing or unexpected:  # a layout change in transformers would show up here, not as wrong numbers
-            raise ValueError(f"GPT2LMHeadModel's weights do not match ours: missing {missing}, unexpected {unexpected}")
+            raise ValueError(
+                f"GPT2LMHeadModel's weights do not match ours: missing {missing}, unexpected {unexpected}"
+            )
         return hf.train(self.training)
 
     @classmethod
-    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> "GPT":
+    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> GPT:
         """A :class:`GPT` with the weights of ``hf``, a ``transformers.GPT2LMHeadModel``.
 
         The copy has ``hf``'s dtype, device and mode. Refused (ValueError): models whose attention is
@@ -281,17 +308,28 @@ class GPT(nn.Module):
                 "add_cross_attention=False can be copied"
             )
         if hc.activation_function not in _FROM_HF_ACTIVATION:
-            raise ValueError(f"unsupported activation_function {hc.activation_function!r}; "
-                             f"supported: {tuple(_FROM_HF_ACTIVATION)}")
+            raise ValueError(
+                f"unsupported activation_function {hc.activation_function!r}; "
+                f"supported: {tuple(_FROM_HF_ACTIVATION)}"
+            )
         if not (hc.resid_pdrop == hc.embd_pdrop == hc.attn_pdrop):
-            raise ValueError(f"GPT needs one dropout value, got resid_pdrop={hc.resid_pdrop}, "
-                             f"embd_pdrop={hc.embd_pdrop}, attn_pdrop={hc.attn_pdrop}")
+            raise ValueError(
+                f"GPT needs one dropout value, got resid_pdrop={hc.resid_pdrop}, "
+                f"embd_pdrop={hc.embd_pdrop}, attn_pdrop={hc.attn_pdrop}"
+            )
         tied = hf.lm_head.weight.data_ptr() == hf.transformer.wte.weight.data_ptr()
         config = GPTConfig(
-            vocab_size=hc.vocab_size, max_len=hc.n_positions, d_model=hc.n_embd, num_layers=hc.n_layer,
-            num_heads=hc.n_head, d_ff=hc.n_inner if hc.n_inner is not None else 4 * hc.n_embd,
-            dropout=float(hc.resid_pdrop), layer_norm_eps=hc.layer_norm_epsilon,
-            activation=_FROM_HF_ACTIVATION[hc.activation_function], tie_weights=tied, impl=impl,
+            vocab_size=hc.vocab_size,
+            max_len=hc.n_positions,
+            d_model=hc.n_embd,
+            num_layers=hc.n_layer,
+            num_heads=hc.n_head,
+            d_ff=hc.n_inner if hc.n_inner is not None else 4 * hc.n_embd,
+            dropout=float(hc.resid_pdrop),
+            layer_norm_eps=hc.layer_norm_epsilon,
+            activation=_FROM_HF_ACTIVATION[hc.activation_function],
+            tie_weights=tied,
+            impl=impl,
         )
         w = hf.transformer.wte.weight
         ours = cls(config).to(device=w.device, dtype=w.dtype)
@@ -301,13 +339,19 @@ class GPT(nn.Module):
             ours.pos.table.copy_(theirs["transformer.wpe.weight"])
             for i, b in enumerate(ours.blocks):
                 p, a = f"transformer.h.{i}.", b.attn
-                # (d_model, 3 d_model) -> three (d_model, d_model) blocks, transposed to nn.Linear's (out, in).
-                w_q, w_k, w_v = rearrange(theirs[p + "attn.c_attn.weight"], "i (three o) -> three o i", three=3)
+                # (d_model, 3 d_model) -> three (d_model, d_model) blocks, transposed to Linear's (out, in).
+                w_q, w_k, w_v = rearrange(
+                    theirs[p + "attn.c_attn.weight"], "i (three o) -> three o i", three=3
+                )
                 b_q, b_k, b_v = rearrange(theirs[p + "attn.c_attn.bias"], "(three o) -> three o", three=3)
                 for proj, wt, bs in ((a.q_proj, w_q, b_q), (a.k_proj, w_k, b_k), (a.v_proj, w_v, b_v)):
                     proj.weight.copy_(wt)
                     proj.bias.copy_(bs)
-                for lin, name in ((a.out_proj, "attn.c_proj"), (b.ff.linear1, "mlp.c_fc"), (b.ff.linear2, "mlp.c_proj")):
+                for lin, name in (
+                    (a.out_proj, "attn.c_proj"),
+                    (b.ff.linear1, "mlp.c_fc"),
+                    (b.ff.linear2, "mlp.c_proj"),
+                ):
                     lin.weight.copy_(theirs[p + name + ".weight"].T)
                     lin.bias.copy_(theirs[p + name + ".bias"])
                 for norm, name in ((b.norm1, "ln_1"), (b.norm2, "ln_2")):

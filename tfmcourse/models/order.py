@@ -33,8 +33,9 @@ class _Layer(nn.Module):
         # and v, then the output layer, so that the chapter's recorded results stay what they were.
         qkv, out = nn.Linear(d_model, 3 * d_model), nn.Linear(d_model, d_model)
         with torch.no_grad():
-            for proj, w, b in zip((self.attn.q_proj, self.attn.k_proj, self.attn.v_proj),
-                                  qkv.weight.chunk(3), qkv.bias.chunk(3)):
+            for proj, w, b in zip(
+                (self.attn.q_proj, self.attn.k_proj, self.attn.v_proj), qkv.weight.chunk(3), qkv.bias.chunk(3)
+            ):
                 proj.weight.copy_(w)
                 proj.bias.copy_(b)
             self.attn.out_proj.load_state_dict(out.state_dict())
@@ -48,12 +49,18 @@ class _Layer(nn.Module):
 
 def _check_forward(self: OrderModel, tokens: object, mask: object = None) -> None:
     if not isinstance(tokens, Tensor) or tokens.ndim != 2 or tokens.is_floating_point():
-        what = f"shape {tuple(tokens.shape)} dtype {tokens.dtype}" if isinstance(tokens, Tensor) else type(tokens).__name__
+        what = (
+            f"shape {tuple(tokens.shape)} dtype {tokens.dtype}"
+            if isinstance(tokens, Tensor)
+            else type(tokens).__name__
+        )
         raise ValueError(f"tokens must be an integer tensor (batch, seq), got {what}")
     Dims()(tokens, "tokens", "batch seq", kind="int")
     if self.positions is not None and tokens.shape[1] > self.positions.max_len:
-        raise ValueError(f"tokens has shape {tuple(tokens.shape)} but the {self.position} positions cover "
-                         f"max_len={self.positions.max_len} positions")
+        raise ValueError(
+            f"tokens has shape {tuple(tokens.shape)} but the {self.position} positions cover "
+            f"max_len={self.positions.max_len} positions"
+        )
     if mask is not None:
         batch, seq = tokens.shape
         Dims(batch=batch, seq_q=seq, seq_k=seq)(mask, "mask", "batch seq_q seq_k", kind="bool")
@@ -91,7 +98,9 @@ class OrderModel(nn.Module):
             "sinusoidal": lambda: SinusoidalPositions(d_model, max_len),
             "learned": lambda: LearnedPositions(d_model, max_len),
         }.get(position, lambda: None)()
-        self.layers = nn.ModuleList(_Layer(d_model, num_heads, rope=position == "rope") for _ in range(num_layers))
+        self.layers = nn.ModuleList(
+            _Layer(d_model, num_heads, rope=position == "rope") for _ in range(num_layers)
+        )
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, num_classes)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
@@ -32,15 +31,32 @@ from tfmcourse.transformer import Decoder, Encoder, cache_length, make_src_mask,
 __all__ = ["Transformer", "TransformerConfig"]
 
 #: The positional order of the arguments before the config.
-MODEL_ARGS = ("src_vocab", "tgt_vocab", "d_model", "num_heads", "num_encoder_layers", "num_decoder_layers", "d_ff",
-              "dropout", "norm_first", "positional", "tie_embeddings", "max_len", "pad_id", "activation",
-              "layer_norm_eps", "impl")
+MODEL_ARGS = (
+    "src_vocab",
+    "tgt_vocab",
+    "d_model",
+    "num_heads",
+    "num_encoder_layers",
+    "num_decoder_layers",
+    "d_ff",
+    "dropout",
+    "norm_first",
+    "positional",
+    "tie_embeddings",
+    "max_len",
+    "pad_id",
+    "activation",
+    "layer_norm_eps",
+    "impl",
+)
 
 
 def _check_fits(model: Transformer, name: str, ids: Tensor, offset: int = 0) -> None:
     if offset + ids.shape[1] > model.config.max_len:
-        raise ValueError(f"{name} has shape {tuple(ids.shape)}: positions {offset} .. {offset + ids.shape[1] - 1} "
-                         f"exceed max_len={model.config.max_len}")
+        raise ValueError(
+            f"{name} has shape {tuple(ids.shape)}: positions {offset} .. {offset + ids.shape[1] - 1} "
+            f"exceed max_len={model.config.max_len}"
+        )
 
 
 def _check_ids(model: Transformer, name: str, ids: object, offset: int = 0) -> None:
@@ -56,8 +72,14 @@ def _check_encode(self: Transformer, src: object, src_mask: object = None) -> No
         check_mask(src_mask, "src_mask", (batch, self.config.num_heads, seq_s, seq_s))
 
 
-def _check_decode(self: Transformer, tgt: object, memory: object, tgt_mask: object = None,
-                  memory_mask: object = None, cache: object = None) -> None:
+def _check_decode(
+    self: Transformer,
+    tgt: object,
+    memory: object,
+    tgt_mask: object = None,
+    memory_mask: object = None,
+    cache: object = None,
+) -> None:
     check_ids(tgt, "tgt", self.tgt_vocab)
     dims = Dims(d_model=self.config.d_model)
     dims(tgt, "tgt", "batch seq_t", kind="int")
@@ -73,16 +95,27 @@ def _check_decode(self: Transformer, tgt: object, memory: object, tgt_mask: obje
         check_mask(memory_mask, "memory_mask", (batch, heads, seq_t, seq_s))
 
 
-def _check_forward(self: Transformer, src: object, tgt: object, src_mask: object = None, tgt_mask: object = None,
-                   memory_mask: object = None) -> None:
+def _check_forward(
+    self: Transformer,
+    src: object,
+    tgt: object,
+    src_mask: object = None,
+    tgt_mask: object = None,
+    memory_mask: object = None,
+) -> None:
     _check_ids(self, "src", src)
     _check_ids(self, "tgt", tgt)
     if src.shape[0] != tgt.shape[0]:
-        raise ValueError(f"src has shape {tuple(src.shape)} but tgt has shape {tuple(tgt.shape)}: "
-                         f"the batch sizes must match")
+        raise ValueError(
+            f"src has shape {tuple(src.shape)} but tgt has shape {tuple(tgt.shape)}: "
+            f"the batch sizes must match"
+        )
     (batch, seq_s), seq_t, heads = src.shape, tgt.shape[1], self.config.num_heads
-    for name, m, q, k in (("src_mask", src_mask, seq_s, seq_s), ("tgt_mask", tgt_mask, seq_t, seq_t),
-                          ("memory_mask", memory_mask, seq_t, seq_s)):
+    for name, m, q, k in (
+        ("src_mask", src_mask, seq_s, seq_s),
+        ("tgt_mask", tgt_mask, seq_t, seq_t),
+        ("memory_mask", memory_mask, seq_t, seq_s),
+    ):
         if m is not None:
             check_mask(m, name, (batch, heads, q, k))
 
@@ -92,7 +125,8 @@ class Transformer(nn.Module):
     ``src_vocab`` and ``tgt_vocab`` set (every field is described there).
 
     Submodules: ``src_embed``, ``tgt_embed`` (``nn.Embedding``), ``src_pos``, ``tgt_pos`` (positions),
-    ``encoder`` (:class:`~tfmcourse.transformer.Encoder`), ``decoder`` (:class:`~tfmcourse.transformer.Decoder`),
+    ``encoder`` (:class:`~tfmcourse.transformer.Encoder`), ``decoder``
+    (:class:`~tfmcourse.transformer.Decoder`),
     ``output_proj`` (``nn.Linear(d_model, tgt_vocab, bias=False)``).
 
     ``forward(src (batch, seq_s), tgt (batch, seq_t), src_mask, tgt_mask, memory_mask)`` returns the
@@ -105,7 +139,12 @@ class Transformer(nn.Module):
         check_positive(src_vocab=config.src_vocab, tgt_vocab=config.tgt_vocab)
         c = self.config = config
         self.src_vocab, self.tgt_vocab, self.d_model = c.src_vocab, c.tgt_vocab, c.d_model
-        self.max_len, self.pad_id, self.positional, self.tie_embeddings = c.max_len, c.pad_id, c.positional, c.tie_embeddings
+        self.max_len, self.pad_id, self.positional, self.tie_embeddings = (
+            c.max_len,
+            c.pad_id,
+            c.positional,
+            c.tie_embeddings,
+        )
         self.src_embed = nn.Embedding(c.src_vocab, c.d_model)
         self.tgt_embed = nn.Embedding(c.tgt_vocab, c.d_model)
         positions = SinusoidalPositions if c.positional == "sinusoidal" else LearnedPositions
@@ -117,8 +156,8 @@ class Transformer(nn.Module):
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
-        """Xavier-uniform matrices in the stacks (as ``torch.nn.Transformer``); embeddings ``N(0, 1/d_model)``,
-        so that after the ``sqrt(d_model)`` scale they have unit variance."""
+        """Xavier-uniform matrices in the stacks (as ``torch.nn.Transformer``); embeddings
+        ``N(0, 1/d_model)``, so that after the ``sqrt(d_model)`` scale they have unit variance."""
         for stack in (self.encoder, self.decoder):
             for p in stack.parameters():
                 if p.dim() > 1:
@@ -139,7 +178,9 @@ class Transformer(nn.Module):
         """:func:`~tfmcourse.transformer.make_tgt_mask` (causal and padding) with this model's ``pad_id``."""
         return make_tgt_mask(tgt, self.pad_id)
 
-    def make_masks(self, src: Int[Tensor, "batch seq_s"], tgt: Int[Tensor, "batch seq_t"]) -> tuple[Tensor, Tensor, Tensor]:
+    def make_masks(
+        self, src: Int[Tensor, "batch seq_s"], tgt: Int[Tensor, "batch seq_t"]
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """``(src_mask, tgt_mask, memory_mask)`` for ``forward(src, tgt, *masks)``: source padding,
         target causal + padding, and source padding again for the cross-attention."""
         src_mask = self.make_src_mask(src)
@@ -156,7 +197,9 @@ class Transformer(nn.Module):
         return self.src_pos(self.src_embed(src) * math.sqrt(self.d_model))
 
     @entry_point(lambda self, tgt, offset=0: _check_ids(self, "tgt", tgt, offset))
-    def embed_tgt(self, tgt: Int[Tensor, "batch seq_t"], offset: int = 0) -> Float[Tensor, "batch seq_t d_model"]:
+    def embed_tgt(
+        self, tgt: Int[Tensor, "batch seq_t"], offset: int = 0
+    ) -> Float[Tensor, "batch seq_t d_model"]:
         """Target ids -> vectors, positions starting at ``offset`` (the number of cached positions)."""
         return self.tgt_pos(self.tgt_embed(tgt) * math.sqrt(self.d_model), offset=offset)
 
@@ -224,8 +267,14 @@ class Transformer(nn.Module):
         encoder = Encoder.from_torch(model.encoder, impl=impl)
         decoder = Decoder.from_torch(model.decoder, impl=impl)
         config = dataclasses.replace(
-            encoder.config, num_decoder_layers=len(decoder.layers), src_vocab=src_vocab, tgt_vocab=tgt_vocab,
-            positional=positional, tie_embeddings=tie_embeddings, max_len=max_len, pad_id=pad_id,
+            encoder.config,
+            num_decoder_layers=len(decoder.layers),
+            src_vocab=src_vocab,
+            tgt_vocab=tgt_vocab,
+            positional=positional,
+            tie_embeddings=tie_embeddings,
+            max_len=max_len,
+            pad_id=pad_id,
         )
         w = encoder.layers[0].norm1.weight
         ours = cls(config).to(device=w.device, dtype=w.dtype)
