@@ -1,0 +1,111 @@
+"""Training, checkpoints and sampling that never lose work or fail obscurely: one section per way they
+used to (a new user's small scripts against the package), each with the clear error or the defined result
+a user now gets."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from tfmcourse.checkpoint import load_checkpoint, save_checkpoint
+from tfmcourse.train import Trainer
+
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+def tiny_trainer(**kw) -> Trainer:
+    torch.manual_seed(0)
+    data = torch.randn(64, 3)
+    kw = dict(lr=1e-2, schedule="constant", warmup=0, progress=False, log_every=1) | kw
+    return Trainer(
+        Tiny(), lambda m, b: m(b).pow(2).mean(), lambda step: data[8 * (step % 8) : 8 * (step % 8) + 8], **kw
+    )
+
+
+def states(trainer: Trainer) -> list[torch.Tensor]:
+    """Every tensor of the weights and of the optimizer state, copied."""
+    out = [t.detach().clone() for t in trainer.model.state_dict().values()]
+    for s in trainer.optimizer.state.values():
+        out += [v.detach().clone() for v in s.values() if isinstance(v, torch.Tensor)]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 1. a checkpoint that saved always loads; what cannot be stored safely is refused when saving
+
+
+def test_numpy_values_paths_and_tuples_in_extra_load_back(tmp_path):
+    model = Tiny()
+    extra = {
+        "acc": np.float32(0.5),
+        "mean": np.float64(1.5),
+        "n": np.int64(3),
+        "curve": np.arange(4.0),
+        "where": pathlib.Path("runs/a"),
+        "pair": (1, np.float64(2.0)),
+        "nested": {"ok": [np.bool_(True)]},
+    }
+    save_checkpoint(tmp_path / "c.pt", model, extra=extra)
+    got = load_checkpoint(tmp_path / "c.pt", model)["extra"]
+    assert got["acc"] == 0.5 and got["mean"] == 1.5 and got["n"] == 3 and got["where"] == "runs/a"
+    assert torch.equal(torch.as_tensor(got["curve"]), torch.arange(4.0, dtype=torch.float64))
+    assert list(got["pair"]) == [1, 2.0] and got["nested"] == {"ok": [True]}
+
+
+def test_trainer_save_and_load_with_an_eval_fn_returning_numpy(tmp_path):
+    trainer = tiny_trainer(eval_fn=lambda m: np.float64(1.5), eval_every=1)
+    trainer.train(2)
+    trainer.save(tmp_path / "t.pt")
+    again = tiny_trainer(eval_fn=lambda m: np.float64(1.5), eval_every=1)
+    again.load(tmp_path / "t.pt")
+    assert again.step == 2 and again.history["eval"] == [1.5, 1.5]
+
+
+def test_what_cannot_be_stored_is_refused_when_saving_naming_the_key(tmp_path):
+    with pytest.raises(TypeError, match=r"extra\['log'\]\[1\].*function"):
+        save_checkpoint(tmp_path / "c.pt", Tiny(), extra={"log": [1, print]})
+    assert not (tmp_path / "c.pt").exists()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 3. a failed load leaves the model, optimizer and scheduler as they were
+
+
+def test_a_failed_load_changes_nothing(tmp_path):
+    trainer = tiny_trainer()
+    trainer.train(2)
+    trainer.save(tmp_path / "t.pt")
+    other = tiny_trainer()
+    other.model.lin.weight.data.fill_(7.0)
+    wrong = torch.optim.Adam([nn.Parameter(torch.zeros(5))])  # one parameter where the checkpoint has two
+    before = [t.clone() for t in other.model.state_dict().values()]
+    with pytest.raises(ValueError, match="optimizer"):
+        load_checkpoint(tmp_path / "t.pt", other.model, wrong)
+    assert all(torch.equal(a, b) for a, b in zip(before, other.model.state_dict().values()))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 4. the random states are restored from CPU tensors, whatever map_location says
+
+
+def test_load_with_another_map_location(tmp_path):
+    trainer = tiny_trainer()
+    trainer.train(2)
+    trainer.save(tmp_path / "t.pt")
+    other = tiny_trainer()
+    state = load_checkpoint(
+        tmp_path / "t.pt", other.model, other.optimizer, other.scheduler, map_location="meta"
+    )
+    assert state["step"] == 2
+    assert torch.equal(other.model.lin.weight, trainer.model.lin.weight)
