@@ -79,6 +79,52 @@ def test_what_cannot_be_stored_is_refused_when_saving_naming_the_key(tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------------------
+# 2. a non-finite loss or gradient stops training, naming the step, before anything is written
+
+
+@pytest.mark.parametrize("bad", ["loss", "grad"])
+def test_a_non_finite_loss_or_gradient_stops_training_before_the_update(bad):
+    trainer = tiny_trainer()
+    trainer.train(3)
+    good_fn = trainer.loss_fn
+
+    def poisoned(model, batch):
+        loss = good_fn(model, batch)
+        if bad == "loss":
+            return loss * float("nan")
+        # the same finite loss, with a NaN gradient (the derivative of sqrt(|u|) at u = 0)
+        return loss + (model.lin.bias - model.lin.bias.detach()).abs().sqrt().sum()
+
+    trainer.loss_fn = poisoned
+    before = states(trainer)
+    with pytest.raises(FloatingPointError, match="step 3"):
+        trainer.train(2)
+    after = states(trainer)
+    assert all(torch.equal(a, b) for a, b in zip(before, after)) and len(before) == len(after)
+    assert all(torch.isfinite(t).all() for t in after)
+    assert trainer.step == 3
+
+
+def test_on_a_gpu_a_non_finite_step_is_skipped_on_the_device_and_reported_at_the_next_read():
+    """The path a GPU takes (no host read per step), run on the CPU with the fused Adam kernel, which skips
+    its update when told that the step is not finite."""
+    trainer = tiny_trainer(fused=True, log_every=4)
+    if not trainer.optimizer.defaults.get("fused"):
+        pytest.skip("no fused Adam on this machine")
+    trainer._skip_on_device = True  # what a CUDA device with fused Adam sets
+    good_fn = trainer.loss_fn
+    trainer.loss_fn = lambda m, b: good_fn(m, b) * (float("nan") if trainer.step == 2 else 1.0)
+    with pytest.raises(FloatingPointError, match="step 2: the loss is nan.*skipped"):
+        trainer.train(8)
+    assert (
+        trainer.step == 4
+        and trainer.history["loss"] == trainer.history["loss"][:2]
+        and len(trainer.history["loss"]) == 2
+    )
+    assert all(torch.isfinite(t).all() for t in states(trainer))
+
+
+# ----------------------------------------------------------------------------------------------------------
 # 3. a failed load leaves the model, optimizer and scheduler as they were
 
 

@@ -154,6 +154,8 @@ class Trainer:
 
     After :meth:`train`, ``history`` holds per-step ``"loss"``, ``"lr"``, ``"grad_norm"`` and the
     evaluations (``"eval_step"``, ``"eval"``); ``train_seconds`` the wall time spent in training steps.
+    A NaN or infinite loss or gradient norm stops training with a ``FloatingPointError`` naming the step,
+    before it reaches the weights or the optimizer state.
     """
 
     def __init__(
@@ -213,6 +215,12 @@ class Trainer:
             **({"fused": True} if fused else {"foreach": o.foreach}),
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: self.lr_at(s + 1))
+        # Skip a non-finite step on the device instead of reading the loss on the host (see _update).
+        self._skip_on_device = (
+            self.device.type != "cpu"
+            and getattr(self.optimizer, "_step_supports_amp_scaling", False)
+            and not self.scaler.is_enabled()
+        )
         self.clip_norm, self.eval_fn, self.eval_every = o.clip_norm, eval_fn, eval_every
         self.log_every, self.progress = log_every, progress
         self.step = 0
@@ -248,9 +256,11 @@ class Trainer:
                 # With max_norm=inf this only measures the norm (the gradients are multiplied by 1).
                 max_norm = self.clip_norm if self.clip_norm is not None else float("inf")
                 norm = nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
-                self.history["lr"].append(self.scheduler.get_last_lr()[0])
-                self.scaler.step(self.optimizer)  # = optimizer.step(), unless fp16 gradients overflowed
-                self.scaler.update()
+                try:
+                    self._update(loss, norm)
+                except FloatingPointError:
+                    self._flush(losses, norms, bar)  # keep the history of the steps that were made
+                    raise
                 self.scheduler.step()
                 self.step += 1
                 losses.append(loss.detach())
@@ -291,12 +301,56 @@ class Trainer:
             total = loss.detach() if total is None else total + loss.detach()
         return total / k if k > 1 else total
 
+    def _finite(self, loss: Tensor, norm: Tensor) -> Tensor:
+        """Whether a step may update the weights: a finite loss, and a finite gradient norm (under fp16
+        the gradient scaler skips the steps whose gradients overflowed and lowers its scale: its business)."""
+        return (
+            torch.isfinite(loss) if self.scaler.is_enabled() else torch.isfinite(loss) & torch.isfinite(norm)
+        )
+
+    def _update(self, loss: Tensor, norm: Tensor) -> None:
+        """The optimizer step, made only when :meth:`_finite`: no NaN or inf ever reaches the weights or
+        the optimizer state, and training stops with a ``FloatingPointError`` that names the step.
+
+        Reading the answer on the host is free on the CPU, where the error comes at once. On a GPU it
+        would wait for the device at every step: an optimizer that can skip its update on the device
+        (the fused Adam kernels, as for ``torch.amp.GradScaler``) does so, and the error comes when the
+        losses are next read (every ``log_every`` steps); other optimizers are checked at every step.
+        """
+        self.history["lr"].append(self.scheduler.get_last_lr()[0])
+        finite = self._finite(loss, norm)
+        if self._skip_on_device:
+            self.optimizer.grad_scale, self.optimizer.found_inf = None, (~finite).float()
+            try:
+                self.optimizer.step()
+            finally:
+                del self.optimizer.grad_scale, self.optimizer.found_inf
+            return
+        if not finite:
+            self.history["lr"].pop()
+            raise FloatingPointError(
+                f"step {self.step}: the loss is {loss.item()} and the gradient norm {norm.item()}; training "
+                f"stopped before the update (the weights and the optimizer state are those after step "
+                f"{self.step - 1})"
+            )
+        self.scaler.step(self.optimizer)  # = optimizer.step(), unless fp16 gradients overflowed
+        self.scaler.update()
+
     def _flush(self, losses: list[Tensor], norms: list[Tensor], bar: Any) -> None:
         """Move the buffered losses to the history (one device sync per ``log_every`` steps)."""
         if not losses:
             return
-        self.history["loss"] += torch.stack(losses).float().cpu().tolist()
-        self.history["grad_norm"] += torch.stack(norms).float().cpu().tolist()
+        loss, norm = torch.stack(losses).float().cpu(), torch.stack(norms).float().cpu()
+        bad = (~self._finite(loss, norm)).nonzero()
+        first = len(losses) if len(bad) == 0 else int(bad[0])
+        self.history["loss"] += loss[:first].tolist()
+        self.history["grad_norm"] += norm[:first].tolist()
+        if first < len(losses):  # a step skipped on the device (see _update)
+            step = self.step - len(losses) + first
+            raise FloatingPointError(
+                f"step {step}: the loss is {loss[first].item()} and the gradient norm {norm[first].item()}; "
+                f"its update was skipped, and training stopped at step {self.step}"
+            )
         bar.update(len(losses))
         bar.set_postfix(loss=f"{self.history['loss'][-1]:.3f}", lr=f"{self.history['lr'][-1]:.2e}")
         losses.clear()
