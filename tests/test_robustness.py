@@ -4,6 +4,7 @@ a user now gets."""
 
 from __future__ import annotations
 
+import math
 import pathlib
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 from torch import nn
 
 from tfmcourse.checkpoint import load_checkpoint, save_checkpoint
+from tfmcourse.sampling import filter_logits, sample_next
 from tfmcourse.train import Trainer
 
 
@@ -116,11 +118,7 @@ def test_on_a_gpu_a_non_finite_step_is_skipped_on_the_device_and_reported_at_the
     trainer.loss_fn = lambda m, b: good_fn(m, b) * (float("nan") if trainer.step == 2 else 1.0)
     with pytest.raises(FloatingPointError, match="step 2: the loss is nan.*skipped"):
         trainer.train(8)
-    assert (
-        trainer.step == 4
-        and trainer.history["loss"] == trainer.history["loss"][:2]
-        and len(trainer.history["loss"]) == 2
-    )
+    assert trainer.step == 4 and len(trainer.history["loss"]) == 2  # the losses before the skipped step
     assert all(torch.isfinite(t).all() for t in states(trainer))
 
 
@@ -155,3 +153,37 @@ def test_load_with_another_map_location(tmp_path):
     )
     assert state["step"] == 2
     assert torch.equal(other.model.lin.weight, trainer.model.lin.weight)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 5. sampling: ties broken like greedy, non-finite logits named, the limits of the temperature
+
+
+def test_top_p_and_top_k_keep_the_greedy_token_among_ties():
+    logits = torch.zeros(1, 64)
+    assert torch.isfinite(filter_logits(logits, top_p=1e-9)).nonzero()[:, 1].tolist() == [0]
+    assert torch.isfinite(filter_logits(logits, top_k=1)).nonzero()[:, 1].tolist() == [0]
+    assert torch.isfinite(filter_logits(logits, top_k=3)).nonzero()[:, 1].tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_logits_are_refused_naming_the_row(value):
+    logits = torch.zeros(3, 5)
+    logits[2, 1] = value
+    with pytest.raises(ValueError, match="row 2"):
+        sample_next(logits)
+
+
+def test_a_row_without_any_possible_token_is_refused():
+    logits = torch.zeros(2, 4)
+    logits[1] = float("-inf")
+    with pytest.raises(ValueError, match="row 1"):
+        sample_next(logits)
+
+
+def test_a_tiny_temperature_gives_the_greedy_token_and_an_infinite_one_is_refused():
+    logits = torch.tensor([[0.0, 2.0, 1.0], [3.0, -1.0, 0.5]])
+    for t in (1e-45, 1e-300):
+        assert sample_next(logits, temperature=t).tolist() == [1, 0]
+    with pytest.raises(ValueError, match="temperature"):
+        sample_next(logits, temperature=math.inf)

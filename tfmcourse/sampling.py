@@ -23,6 +23,8 @@ The model needs ``model(ids, cache=None) -> logits (batch, seq, vocab)``, ``mode
 
 from __future__ import annotations
 
+import math
+
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
@@ -37,8 +39,12 @@ def _shape(x: Tensor) -> tuple[int, ...]:
 
 
 def _check_sampling_args(temperature: object, top_k: object, top_p: object, generator: object) -> None:
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature >= 0.0:
-        raise ValueError(f"temperature must be a number >= 0 (0 = greedy), got {temperature!r}")
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not 0.0 <= temperature < math.inf
+    ):
+        raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ValueError(f"top_k must be None or an int >= 1, got {top_k!r}")
     if top_p is not None and (
@@ -61,6 +67,21 @@ def _check_logits(logits: object) -> None:
         raise ValueError(f"logits has shape {_shape(logits)}: the vocabulary is empty")
 
 
+def _check_finite(logits: Tensor) -> None:
+    """Every row needs finite logits, at least one of them (``-inf`` marks an impossible token): NaN or
+    ``+inf`` have no probability to give, and a row of ``-inf`` has no token to pick."""
+    bad = (torch.isnan(logits) | (logits == math.inf)).any(dim=-1)
+    if bad.any():
+        row = int(bad.nonzero()[0])
+        raise ValueError(
+            f"logits row {row} contains NaN or +inf ({logits[row].tolist()!r:.80}): nothing to sample"
+        )
+    empty = (logits == -math.inf).all(dim=-1)
+    if empty.any():
+        row = int(empty.nonzero()[0])
+        raise ValueError(f"logits row {row} is -inf everywhere: no token can be sampled")
+
+
 def _check_filter(
     logits: object, temperature: object = 1.0, top_k: object = None, top_p: object = None
 ) -> None:
@@ -68,6 +89,7 @@ def _check_filter(
     _check_sampling_args(temperature, top_k, top_p, None)
     if temperature == 0:
         raise ValueError("temperature must be > 0 for filter_logits (temperature=0 is greedy: use argmax)")
+    _check_finite(logits)
 
 
 @entry_point(_check_filter)
@@ -83,14 +105,22 @@ def filter_logits(
     - ``top_k``: keep the ``k`` largest logits of each row (all of them when ``k >= vocab``).
     - ``top_p``: sort the remaining tokens by probability, keep the smallest prefix whose
       probabilities sum to at least ``p`` (the most likely token is always kept).
+
+    Among equal logits the lowest id comes first (a stable sort), as in greedy decoding: ``top_k=1`` keeps
+    the token ``argmax`` picks. A temperature so small that the division overflows keeps the row's largest
+    logits only (the limit of a vanishing temperature); elsewhere the result is ``logits / temperature``.
     """
-    logits = logits / temperature
+    scaled = logits / temperature
+    overflow = (~torch.isfinite(scaled) & torch.isfinite(logits)).any(dim=-1, keepdim=True)
+    # Where the division overflowed, its limit: 0 for the row's largest logits, -inf for the others.
+    limit = torch.where(logits == logits.max(dim=-1, keepdim=True).values, 0.0, -math.inf).to(logits.dtype)
+    logits = torch.where(overflow, limit, scaled)
     if top_k is not None and top_k < logits.shape[-1]:
-        kept = torch.topk(logits, top_k, dim=-1).indices
+        kept = torch.sort(logits, dim=-1, descending=True, stable=True).indices[:, :top_k]
         keep = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, kept, True)
         logits = logits.masked_fill(~keep, float("-inf"))
     if top_p is not None and top_p < 1.0:
-        probs, order = torch.sort(torch.softmax(logits, dim=-1), dim=-1, descending=True)
+        probs, order = torch.sort(torch.softmax(logits, dim=-1), dim=-1, descending=True, stable=True)
         before = torch.cumsum(probs, dim=-1) - probs  # probability mass of the more likely tokens
         drop_sorted = before >= top_p  # the set already reached p without this token
         drop = torch.zeros_like(drop_sorted).scatter_(-1, order, drop_sorted)
@@ -121,8 +151,10 @@ def sample_next(
 
     ``temperature=0`` is greedy (``argmax``, ties to the lowest id); otherwise the logits go through
     :func:`filter_logits` and one token is drawn from their softmax with ``generator``. The same
-    generator state gives the same tokens. Bad arguments raise ``ValueError``.
+    generator state gives the same tokens. Bad arguments raise ``ValueError``, and so do NaN or ``+inf``
+    logits and a row of ``-inf`` (naming the row).
     """
+    _check_finite(logits)  # here, not at the entry: generate() hands over the model's logits
     if temperature == 0:
         return logits.argmax(dim=-1)
     probs = torch.softmax(filter_logits(logits, temperature, top_k, top_p), dim=-1)
