@@ -114,6 +114,10 @@ def test_one_mask_rule(shape, ok):
 def test_ids_rule():
     check_ids(torch.zeros(2, 3, dtype=torch.long), "ids", 5)
     check_ids(torch.zeros(2, 3, dtype=torch.int32), "ids", 5)
+    with pytest.raises(
+        ValueError, match=r"ids must hold token ids as torch.long \(or int32\), got dtype torch.uint8"
+    ):
+        check_ids(torch.zeros(2, 3, dtype=torch.uint8), "ids", 5)
     with pytest.raises(ValueError, match=r"ids contains token id 7, outside the vocabulary \(vocab_size=5\)"):
         check_ids(torch.tensor([[1, 7]]), "ids", 5)
     with pytest.raises(ValueError, match=r"ids must have shape \(batch, seq\), got shape \(3,\)"):

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from tfmcourse.checkpoint import load_checkpoint, save_checkpoint
-from tfmcourse.sampling import filter_logits, sample_next
+from tfmcourse.models.gpt import GPT, GPTConfig, evaluate_lm, lm_loss
+from tfmcourse.sampling import filter_logits, generate, sample_next
 from tfmcourse.train import Trainer
 
 
@@ -187,3 +188,77 @@ def test_a_tiny_temperature_gives_the_greedy_token_and_an_infinite_one_is_refuse
         assert sample_next(logits, temperature=t).tolist() == [1, 0]
     with pytest.raises(ValueError, match="temperature"):
         sample_next(logits, temperature=math.inf)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 6. edge shapes: a clear ValueError, or a defined empty result
+
+
+def small_gpt() -> GPT:
+    torch.manual_seed(0)
+    return GPT(GPTConfig(vocab_size=11, max_len=8, d_model=16, num_layers=1, num_heads=2)).eval()
+
+
+def test_an_empty_batch_gives_an_empty_result():
+    assert small_gpt()(torch.zeros(0, 3, dtype=torch.long)).shape == (0, 3, 11)
+
+
+def test_token_ids_of_a_small_integer_type_are_refused():
+    with pytest.raises(ValueError, match="torch.uint8"):
+        small_gpt()(torch.zeros(1, 3, dtype=torch.uint8))
+
+
+def test_evaluate_lm_with_no_context_is_refused():
+    with pytest.raises(ValueError, match="context"):
+        evaluate_lm(small_gpt(), torch.zeros(20, dtype=torch.long), context=0)
+
+
+def test_lm_loss_with_every_target_ignored_is_zero():
+    x, y = torch.zeros(2, 3, dtype=torch.long), torch.full((2, 3), -100)
+    loss = lm_loss(small_gpt(), (x, y))
+    assert loss.item() == 0.0
+
+
+def test_split_heads_with_zero_heads_is_refused():
+    from tfmcourse.multihead import split_heads
+
+    with pytest.raises(ValueError, match="num_heads"):
+        split_heads(torch.zeros(2, 3, 8), 0)
+
+
+def test_a_cache_that_is_not_a_kv_cache_is_refused():
+    from tfmcourse.multihead import MultiHeadAttention
+
+    x = torch.zeros(1, 2, 8)
+    with pytest.raises(ValueError, match="cache"):
+        MultiHeadAttention(8, 2)(x, x, x, cache={"k": torch.zeros(1, 2, 2, 4)})
+
+
+def test_vocab_decode_refuses_ids_that_are_not_integers():
+    from tfmcourse.data.translation import english_vocab
+
+    vocab = english_vocab()
+    with pytest.raises(ValueError, match="4.7"):
+        vocab.decode([4.7])
+
+
+def test_translation_data_error_counts_what_it_could_draw():
+    from tfmcourse.data.translation import number_translation
+
+    with pytest.raises(ValueError, match=r"got 5 of them and 0"):
+        number_translation(n_train=5, n_valid=0, n_test=0, n_hard=50, max_digits=2)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 7. no host read of the token ids off the CPU (on a GPU it would wait for the device at every step)
+
+
+def test_gpt_reads_no_token_id_off_the_cpu():
+    """On the meta device (shapes only) reading a value raises: the forward pass must not read any."""
+    with torch.device("meta"):
+        model = GPT(GPTConfig(vocab_size=11, max_len=8, d_model=16, num_layers=1, num_heads=2))
+        ids = torch.zeros(2, 5, dtype=torch.long)
+    assert model(ids).shape == (2, 5, 11)
+    cache = model.new_cache()
+    assert generate(model, ids[:, :2], 0, temperature=0).shape == (2, 2)  # nothing to generate, nothing read
+    assert model(ids[:, :3], cache=cache).shape == (2, 3, 11)

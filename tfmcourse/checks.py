@@ -133,9 +133,18 @@ def check_mask(mask: Any, name: str, scores_shape: tuple[int, ...]) -> None:
 
 
 def check_ids(ids: Any, name: str, vocab: int | None = None) -> None:
-    """``ids`` must be a ``(batch, seq)`` integer tensor with values in ``[0, vocab)``."""
+    """``ids`` must be a ``(batch, seq)`` integer tensor (``torch.long`` or ``int32``, what an embedding
+    takes), and on the CPU its values in ``[0, vocab)``. On a GPU the values are not read (that would wait
+    for the device at every step); an id out of range then fails inside the embedding (device-side)."""
     Dims()(ids, name, "batch seq", kind="int")
-    if vocab is not None and ids.numel() and (ids.min() < 0 or ids.max() >= vocab):
+    if ids.dtype not in (torch.long, torch.int32):
+        raise ValueError(f"{name} must hold token ids as torch.long (or int32), got dtype {ids.dtype}")
+    if (
+        vocab is not None
+        and ids.device.type == "cpu"
+        and ids.numel()
+        and (ids.min() < 0 or ids.max() >= vocab)
+    ):
         bad = ids[(ids < 0) | (ids >= vocab)]
         raise ValueError(
             f"{name} contains token id {bad[0].item()}, outside the vocabulary (vocab_size={vocab}): ids "

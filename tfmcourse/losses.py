@@ -7,7 +7,7 @@
   ``loss_fn`` of :class:`tfmcourse.train.Trainer` (the GPT of chapter 9);
 - :func:`evaluate_lm`: the mean next-token cross entropy over a long token sequence, in windows.
 
-The losses are means over the positions that have a target.
+Every loss is a mean over the positions that have a target, and 0 (not NaN) when none has.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from einops import rearrange
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from tfmcourse.checks import entry_point
+from tfmcourse.checks import check_positive, entry_point
 
 __all__ = ["label_smoothed_cross_entropy", "lm_loss", "evaluate_lm", "IGNORE_INDEX"]
 
@@ -87,7 +87,7 @@ def lm_loss(model: nn.Module, batch: tuple[Tensor, Tensor]) -> Float[Tensor, ""]
 
     ``x`` and ``y`` are ``(batch, seq)`` token ids with ``y[:, i] = `` the token after ``x[:, i]``
     (``y`` is ``x`` shifted left by one); positions where ``y`` is ``IGNORE_INDEX`` (-100) count for
-    nothing. Usable as the ``loss_fn`` of
+    nothing, and a batch without any target has loss 0 (not NaN). Usable as the ``loss_fn`` of
     :class:`tfmcourse.train.Trainer`. ``model(x)`` may return the logits ``(batch, seq, vocab)`` or, like
     a Hugging Face causal LM, an object with a ``.logits`` attribute.
     """
@@ -99,12 +99,17 @@ def lm_loss(model: nn.Module, batch: tuple[Tensor, Tensor]) -> Float[Tensor, ""]
         )
     logits = model(x)
     logits = logits if isinstance(logits, Tensor) else logits.logits
-    return F.cross_entropy(rearrange(logits, "b s v -> (b s) v"), rearrange(y, "b s -> (b s)"))
+    targets = rearrange(y, "b s -> (b s)")
+    total = F.cross_entropy(
+        rearrange(logits, "b s v -> (b s) v"), targets, ignore_index=IGNORE_INDEX, reduction="sum"
+    )
+    return total / (targets != IGNORE_INDEX).sum().clamp(min=1)
 
 
 def _check_evaluate(model: nn.Module, tokens: object, context: int, batch_size: int = 64) -> None:
     if not isinstance(tokens, Tensor) or tokens.ndim != 1:
         raise ValueError(f"tokens must be a 1-D tensor of ids, got {getattr(tokens, 'shape', type(tokens))}")
+    check_positive(context=context, batch_size=batch_size)
     if (tokens.numel() - 1) // context < 1:
         raise ValueError(
             f"tokens has shape {tuple(tokens.shape)}: too short for one window of context={context} + 1"

@@ -45,6 +45,7 @@ def _autocast_on(device_type: str) -> bool:
 
 
 def _check_split(x: object, num_heads: object) -> None:
+    check_positive(num_heads=num_heads)
     Dims()(x, "x", "batch seq d_model")
     if x.shape[-1] % num_heads != 0:
         raise ValueError(

@@ -217,7 +217,9 @@ class GPT(nn.Module):
 
         With a ``cache`` (from :meth:`new_cache`), ``ids`` holds only the new tokens: they take the
         positions ``cached .. cached + seq - 1`` and attend to every cached position and causally to
-        each other. ``cached + seq`` must not exceed ``config.max_len``.
+        each other. ``cached + seq`` must not exceed ``config.max_len``. The ids are checked against the
+        vocabulary on the CPU only: on a GPU that would wait for the device at every step. An empty batch
+        gives an empty result.
         """
         offset, seq = (0 if cache is None else cache.length), ids.shape[1]
         x = self.pos(self.tok_embed(ids), offset=offset)
