@@ -9,7 +9,8 @@ axis per axis of the scores, each of size 1 or the scores' size (:func:`tfmcours
 the rule of every module). A query row whose keys are all masked gets zero weights and a zero output,
 never NaN.
 
-:func:`fused_attention` computes the same with torch's fused kernel (chapter 8).
+:func:`fused_attention` computes the same with torch's fused kernel (chapter 8), and with
+``is_causal=True`` lets torch pick its FlashAttention kernel, which needs no mask at all.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def _check_sdpa(q, k, v, mask=None, scale=None, dropout_p=0.0) -> None:
         raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
 
 
-def _check_fused(q, k, v, mask=None, dropout_p=0.0) -> None:
+def _check_fused(q, k, v, mask=None, dropout_p=0.0, is_causal=False) -> None:
     _check_sdpa(q, k, v, mask, None, dropout_p)
 
 
@@ -160,12 +161,22 @@ def fused_attention(
     v: Float[Tensor, "*#batch seq_k d_v"],
     mask: Mask | None = None,
     dropout_p: float = 0.0,
+    is_causal: bool = False,
 ) -> Float[Tensor, "*batch seq_q d_v"]:
     """:func:`scaled_dot_product_attention`'s output, from torch's fused kernel
     (``torch.nn.functional.scaled_dot_product_attention``), which never stores the weights. A query row
     whose keys are all masked gives zeros, as in our own attention (torch's kernel alone would give NaN
     there).
+
+    ``is_causal=True`` adds the causal mask (:func:`causal_mask`, aligned bottom-right). With no other mask
+    and as many queries as keys it reaches torch as ``is_causal=True`` and no mask at all, which is what
+    lets torch pick its FlashAttention kernel on a GPU (an explicit mask rules it out).
     """
+    if is_causal and mask is None and q.shape[-2] == k.shape[-2]:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
+    if is_causal:  # torch's is_causal aligns top-left: with fewer queries than keys, give our mask
+        causal = causal_mask(q.shape[-2], k.shape[-2], device=q.device)
+        mask = causal if mask is None else mask & causal
     if mask is None:
         return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
     has_key = mask.any(dim=-1, keepdim=True)  # (..., seq_q, 1)

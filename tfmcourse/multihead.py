@@ -11,8 +11,10 @@ Shapes are batch first: ``query (batch, seq_q, d_model)``, ``key (batch, seq_k, 
 ``True`` means "may attend" (the opposite of ``torch.nn.MultiheadAttention``'s boolean masks, see
 :meth:`MultiHeadAttention.from_torch`).
 
-With ``rotary=RotaryEmbedding(d_head)`` in the constructor (RoPE, chapter 4) the queries and keys of every
-head are rotated by their positions before the scores are taken.
+Two options a model switches on: ``is_causal=True`` in ``forward`` (a decoder's self-attention; with
+``impl="sdpa"`` and no other mask, torch then gets no mask at all and may pick FlashAttention), and
+``rotary=RotaryEmbedding(d_head)`` in the constructor (RoPE, chapter 4: the queries and keys of every
+head are rotated by their positions before the scores are taken).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from einops import rearrange
 from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
-from tfmcourse.attention import fused_attention, scaled_dot_product_attention
+from tfmcourse.attention import causal_mask, fused_attention, scaled_dot_product_attention
 from tfmcourse.cache import KVCache, check_cache
 from tfmcourse.checks import Dims, check_mask, check_positive, check_probability, entry_point
 from tfmcourse.positional import RotaryEmbedding, apply_rotary
@@ -69,7 +71,15 @@ def merge_heads(x: Float[Tensor, "batch heads seq d_head"]) -> Float[Tensor, "ba
 
 
 def _check_forward(
-    self: MultiHeadAttention, query, key, value, mask=None, need_weights=False, cache=None, layer=0
+    self: MultiHeadAttention,
+    query,
+    key,
+    value,
+    mask=None,
+    need_weights=False,
+    cache=None,
+    layer=0,
+    is_causal=False,
 ) -> None:
     dims = Dims(d_model=self.d_model, kdim=self.kdim, vdim=self.vdim)
     for name, x, axes in (
@@ -168,6 +178,7 @@ class MultiHeadAttention(nn.Module):
         need_weights: bool = False,
         cache: KVCache | None = None,
         layer: int = 0,
+        is_causal: bool = False,
     ) -> tuple[Float[Tensor, "batch seq_q d_model"], Float[Tensor, "batch heads seq_q seq_k_all"] | None]:
         """Attend from ``query`` to ``key``/``value`` in every head, then merge the heads.
 
@@ -184,6 +195,8 @@ class MultiHeadAttention(nn.Module):
                 attention runs over all of them. The cache holds only the past, so feeding one
                 position at a time needs no causal mask.
             layer: this attention's slot in ``cache``.
+            is_causal: add the causal mask (query ``i`` sees the keys up to its own position, aligned
+                bottom-right when a cache holds earlier positions), combined with ``mask`` if given.
 
         Returns:
             ``(out, weights)``: ``out`` is ``(batch, seq_q, d_model)``; ``weights`` is
@@ -203,8 +216,11 @@ class MultiHeadAttention(nn.Module):
             k, v = cache.update(layer, k, v)
         dropout_p = self.dropout if self.training else 0.0
         if self.impl == "sdpa" and not need_weights:
-            heads, weights = fused_attention(q, k, v, mask, dropout_p), None
+            heads, weights = fused_attention(q, k, v, mask, dropout_p, is_causal), None
         else:
+            if is_causal:
+                causal = causal_mask(q.shape[2], k.shape[2], device=q.device)
+                mask = causal if mask is None else mask & causal
             heads, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout_p=dropout_p)
         out = self.out_proj(rearrange(heads, "b h s d -> b s (h d)"))
         return out, (weights if need_weights else None)

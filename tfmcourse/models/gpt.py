@@ -10,6 +10,10 @@ that comes next, ``(batch, seq, vocab)``. It is the decoder of chapter 6 without
 3. a final LayerNorm and the output projection ``lm_head``, whose weight *is* the token embedding
    matrix (tied embeddings): the same vector represents a token on the way in and on the way out.
 
+**Causal attention without a mask.** A block's self-attention is called with ``is_causal=True`` and no
+mask: with ``impl="sdpa"`` torch then receives ``is_causal=True`` and may run its FlashAttention kernel,
+which an explicit mask rules out (:func:`tfmcourse.attention.fused_attention`).
+
 **KV cache.** :meth:`GPT.new_cache` gives a :class:`~tfmcourse.cache.KVCache` with one slot per block.
 A call ``model(ids, cache=cache)`` appends the keys and values of ``ids`` to every block's slot and puts
 ``ids`` at positions ``cached .. cached + seq - 1``; feeding a prompt once and then one new token per call
@@ -30,10 +34,9 @@ from dataclasses import dataclass
 
 import torch
 from einops import rearrange
-from jaxtyping import Bool, Float, Int
+from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from tfmcourse.attention import causal_mask
 from tfmcourse.blocks import FeedForward
 from tfmcourse.cache import KVCache, check_cache
 from tfmcourse.checks import check_ids, check_positive, check_probability, entry_point
@@ -128,16 +131,15 @@ class GPTBlock(nn.Module):
         self.dropout2 = nn.Dropout(config.dropout)
 
     def forward(
-        self,
-        x: Float[Tensor, "batch seq d_model"],
-        mask: Bool[Tensor, "seq seq_k"] | None = None,
-        cache: KVCache | None = None,
-        layer: int = 0,
+        self, x: Float[Tensor, "batch seq d_model"], cache: KVCache | None = None, layer: int = 0
     ) -> Float[Tensor, "batch seq d_model"]:
-        """``(batch, seq, d_model) -> (batch, seq, d_model)``; ``mask`` is ``(seq, cached + seq)``,
-        ``True`` = may attend; ``cache``, ``layer``: the KV cache and this block's slot."""
+        """``(batch, seq, d_model) -> (batch, seq, d_model)``: position ``i`` attends to the positions
+        ``<= i`` (and to every cached one); ``cache``, ``layer``: the KV cache and this block's slot.
+
+        Causal without a mask: one new token after a cache sees every key (nothing to mask); otherwise the
+        attention gets ``is_causal=True`` (aligned bottom-right after a cache)."""
         h = self.norm1(x)
-        x = x + self.dropout1(self.attn(h, h, h, mask=mask, cache=cache, layer=layer)[0])
+        x = x + self.dropout1(self.attn(h, h, h, cache=cache, layer=layer, is_causal=x.shape[1] > 1)[0])
         return x + self.dropout2(self.ff(self.norm2(x)))
 
 
@@ -221,12 +223,9 @@ class GPT(nn.Module):
         vocabulary on the CPU only: on a GPU that would wait for the device at every step. An empty batch
         gives an empty result.
         """
-        offset, seq = (0 if cache is None else cache.length), ids.shape[1]
-        x = self.pos(self.tok_embed(ids), offset=offset)
-        # One new token after a cache sees every key: no mask needed. Otherwise causal, bottom-right aligned.
-        mask = None if seq == 1 else causal_mask(seq, offset + seq, device=ids.device)
+        x = self.pos(self.tok_embed(ids), offset=0 if cache is None else cache.length)
         for i, block in enumerate(self.blocks):
-            x = block(x, mask=mask, cache=cache, layer=i)
+            x = block(x, cache=cache, layer=i)
         return self.lm_head(self.norm(x))
 
     # ------------------------------------------------------------------------------ Hugging Face
