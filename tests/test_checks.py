@@ -59,6 +59,7 @@ def test_a_model_checks_its_masks_once_per_forward_pass(monkeypatch):
         "tfmcourse.blocks",
         "tfmcourse.multihead",
         "tfmcourse.attention",
+        "tfmcourse.checks",
     ):
         monkeypatch.setattr(f"{module}.check_mask", counting)
     model = Transformer(
@@ -67,6 +68,18 @@ def test_a_model_checks_its_masks_once_per_forward_pass(monkeypatch):
     src, tgt = torch.randint(1, 11, (2, 5)), torch.randint(1, 11, (2, 4))
     model(src, tgt, *model.make_masks(src, tgt))
     assert sorted(seen) == ["memory_mask", "src_mask", "tgt_mask"]
+
+
+def test_the_old_block_checks_still_work():
+    from tfmcourse.blocks import check_mask as old_check_mask
+    from tfmcourse.blocks import check_x
+
+    check_x(torch.zeros(2, 3, 8), "x", 8)
+    old_check_mask(torch.ones(2, 4, 1, 6, dtype=torch.bool), "m", 2, 1, 6)
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, seq, d_model=8\)"):
+        check_x(torch.zeros(3, 8), "x", 8)
+    with pytest.raises(ValueError, match="m has shape"):
+        old_check_mask(torch.ones(3, 6, dtype=torch.bool), "m", 2, 4, 6)
 
 
 def test_dims_learn_sizes_and_name_the_mismatch():

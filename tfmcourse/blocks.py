@@ -30,12 +30,21 @@ import torch.nn.functional as F
 from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
+from tfmcourse import checks
 from tfmcourse.cache import KVCache, check_cache
-from tfmcourse.checks import Dims, check_mask, check_positive, check_probability, entry_point
+from tfmcourse.checks import Dims, check_positive, check_probability, entry_point
 from tfmcourse.config import ACTIVATIONS, TransformerConfig, configurable
 from tfmcourse.multihead import MultiHeadAttention
 
-__all__ = ["ACTIVATIONS", "FeedForward", "EncoderLayer", "DecoderLayer", "LAYER_ARGS"]
+__all__ = [
+    "ACTIVATIONS",
+    "FeedForward",
+    "EncoderLayer",
+    "DecoderLayer",
+    "LAYER_ARGS",
+    "check_x",
+    "check_mask",
+]
 
 #: The positional order of the layers' arguments before :class:`~tfmcourse.config.TransformerConfig`.
 LAYER_ARGS = (
@@ -55,6 +64,19 @@ LAYER_ARGS = (
 SelfMask = Bool[Tensor, "*#mask #seq seq"]
 TgtMask = Bool[Tensor, "*#mask #seq_t seq_tk"]  # seq_tk: the cached positions and the new ones
 MemoryMask = Bool[Tensor, "*#mask #seq_t seq_s"]
+
+
+def check_x(x: object, name: str, d_model: int) -> None:
+    """Kept for code written before :mod:`tfmcourse.checks`: ``x`` must be a floating-point
+    ``(batch, seq, d_model)`` tensor (``Dims(d_model=d_model)(x, name, "batch seq d_model")``)."""
+    Dims(d_model=d_model)(x, name, "batch seq d_model")
+
+
+def check_mask(mask: object, name: str, batch: int, seq_q: int, seq_k: int) -> None:
+    """Kept for code written before :mod:`tfmcourse.checks`: the mask rule of
+    :func:`tfmcourse.checks.check_mask` for scores ``(batch, heads, seq_q, seq_k)``, any number of heads."""
+    heads = mask.shape[1] if isinstance(mask, Tensor) and mask.ndim == 4 else 1
+    checks.check_mask(mask, name, (batch, heads, seq_q, seq_k))
 
 
 class FeedForward(nn.Module):
@@ -135,7 +157,7 @@ def _copy_from_torch(ours: nn.Module, layer: nn.Module, norms: tuple[str, ...]) 
 def _check_encoder_layer(self: EncoderLayer, x: object, mask: object = None) -> None:
     Dims(d_model=self.d_model)(x, "x", "batch seq d_model")
     if mask is not None:
-        check_mask(mask, "mask", (x.shape[0], self.config.num_heads, x.shape[1], x.shape[1]))
+        checks.check_mask(mask, "mask", (x.shape[0], self.config.num_heads, x.shape[1], x.shape[1]))
 
 
 class EncoderLayer(nn.Module):
@@ -224,9 +246,9 @@ def _check_decoder_layer(
         check_cache(cache, len(cache), batch)
         cached = cache.length
     if tgt_mask is not None:
-        check_mask(tgt_mask, "tgt_mask", (batch, heads, seq_t, cached + seq_t))
+        checks.check_mask(tgt_mask, "tgt_mask", (batch, heads, seq_t, cached + seq_t))
     if memory_mask is not None:
-        check_mask(memory_mask, "memory_mask", (batch, heads, seq_t, seq_s))
+        checks.check_mask(memory_mask, "memory_mask", (batch, heads, seq_t, seq_s))
 
 
 class DecoderLayer(nn.Module):
