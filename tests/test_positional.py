@@ -458,3 +458,15 @@ def test_order_data_bad_input():
         which_first(3, 5, paired=True)
     with pytest.raises(ValueError, match="vocab_size-1 = 2"):
         bag_of_tokens_accuracy(lookback(2, 5, vocab_size=5), 3)
+
+
+def test_order_model_takes_a_mask_that_broadcasts_over_the_batch():
+    torch.manual_seed(0)
+    model = OrderModel(5, 2, "rope", d_model=8, num_heads=2, max_len=8).eval()
+    tokens = torch.randint(0, 5, (3, 6))
+    causal = causal_mask(6)
+    out = model(tokens, mask=causal[None])  # (1, seq, seq): the same mask for the whole batch
+    torch.testing.assert_close(out, model(tokens, mask=causal.expand(3, 6, 6)))
+    torch.testing.assert_close(out, model(tokens, mask=causal))
+    with pytest.raises(ValueError, match=r"mask has shape \(2, 6, 6\)"):
+        model(tokens, mask=causal.expand(2, 6, 6))

@@ -11,7 +11,7 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
-from tfmcourse.checks import Dims, check_positive, entry_point
+from tfmcourse.checks import Dims, check_mask, check_positive, entry_point
 from tfmcourse.multihead import MultiHeadAttention
 from tfmcourse.positional import LearnedPositions, RotaryEmbedding, SinusoidalPositions
 
@@ -63,7 +63,7 @@ def _check_forward(self: OrderModel, tokens: object, mask: object = None) -> Non
         )
     if mask is not None:
         batch, seq = tokens.shape
-        Dims(batch=batch, seq_q=seq, seq_k=seq)(mask, "mask", "batch seq_q seq_k", kind="bool")
+        check_mask(mask, "mask", (batch, seq, seq))  # (seq, seq), or (batch | 1, seq | 1, seq)
 
 
 class OrderModel(nn.Module):
@@ -75,7 +75,8 @@ class OrderModel(nn.Module):
 
     ``forward(tokens (batch, seq) int, mask=None) -> logits (batch, seq, num_classes)``: one prediction
     per token (a sequence-level task reads the logits of one position, e.g. a [CLS]-like first token).
-    ``mask``: ``(batch, seq, seq)``, ``True`` = may attend.
+    ``mask``: ``(batch, seq, seq)`` (or ``(seq, seq)``, or with axes of size 1 that broadcast), ``True`` =
+    may attend; the same for every head.
     """
 
     def __init__(
@@ -106,13 +107,13 @@ class OrderModel(nn.Module):
 
     @entry_point(_check_forward)
     def forward(
-        self, tokens: Int[Tensor, "batch seq"], mask: Bool[Tensor, "batch seq seq"] | None = None
+        self, tokens: Int[Tensor, "batch seq"], mask: Bool[Tensor, "*#batch #seq seq"] | None = None
     ) -> Float[Tensor, "batch seq num_classes"]:
         """Logits ``(batch, seq, num_classes)`` for integer ``tokens`` ``(batch, seq)``."""
         x = self.embed(tokens)  # (batch, seq, d_model)
         if self.positions is not None:
             x = self.positions(x)
-        if mask is not None:
+        if mask is not None and mask.ndim == 3:
             mask = mask[:, None]  # the same mask for every head: (batch, 1, seq, seq)
         for layer in self.layers:
             x = layer(x, mask)
