@@ -40,10 +40,12 @@ $(STAMP): requirements.txt pyproject.toml
 # The book is always executed at seed 0. tools/execute_notebooks.py runs the notebooks that changed
 # (JOBS at once) into _build/.jupyter_cache and exits 1, with the tracebacks, if any fails: a
 # half-executed chapter is never built. The build then takes every notebook from the cache; -W
-# --keep-going makes any warning (a broken reference, a failed execution) fail `make book`.
+# --keep-going makes any warning (a broken reference, a failed execution) fail `make book`. --all
+# re-reads every page (about a minute): Sphinx only notices changed sources, not new outputs in the
+# cache, and an unchanged page would not repeat its warnings.
 book: $(STAMP)
 	$(NB_ENV) TFMCOURSE_SEED=0 $(PY) tools/execute_notebooks.py --jobs $(JOBS) book/*.ipynb
-	$(NB_ENV) TFMCOURSE_SEED=0 $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	$(NB_ENV) TFMCOURSE_SEED=0 $(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
 	@echo "Open: $(CURDIR)/_build/html/index.html"
 
 # Seed 0 runs inside `make book`, the second seed with nbval: a threshold tuned to one run fails here.

@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=ROOT / "_build" / ".jupyter_cache")
     parser.add_argument("--timeout", type=int, default=600, help="seconds a cell may run (default 600)")
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # progress lines appear as they happen, even in a log file
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
 
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             name = Path(uri).name
             timings[name] = round(seconds, 1)
             word = "ok" if status == 0 else "FAILED"
-            print(f"[execute] {word:>6} {name} ({seconds:.0f} s)", flush=True)
+            print(f"[execute] {word:>6} {name} ({seconds:.0f} s)")
             if status != 0:
                 failed.append(uri)
     timings_path.write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")

@@ -77,9 +77,11 @@ def visit(server, browser):
         context, offline = new_offline_page(browser, server)
         tab = offline.page
         tab.goto(server + page, wait_until="load")
+        if page == "index.html":  # the site's root sends the reader to the introduction
+            tab.wait_for_url("**/book/intro.html", wait_until="load")
         math_count = tab.locator(".math").count()
         if math_count:
-            tab.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=15_000)
+            tab.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
             tab.evaluate("() => MathJax.startup.promise")
         result = {
             "url": tab.url,
@@ -240,7 +242,7 @@ def test_search_finds_attention(site, server, offline_page):
     tab = offline_page.page
     tab.goto(server + "search.html?q=attention", wait_until="load")
     results = tab.locator("#search-results ul.search li")
-    results.first.wait_for(timeout=20_000)
+    results.first.wait_for(timeout=60_000)
     links = tab.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.getAttribute('href'))")
     assert any("02_attention" in link for link in links), f"search for 'attention' found: {links[:10]}"
     tab.screenshot(path=screenshot_path("search_attention"))
