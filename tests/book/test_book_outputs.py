@@ -138,3 +138,20 @@ def test_no_tool_noise_on_the_pages(page, site):
 ])
 def test_the_scan_finds_what_it_should(text, found):
     assert bool(find_noise(text)) is found
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_pages_show_the_executed_outputs(path, site):
+    """A page is rebuilt from the latest execution: every line its notebook printed is on the page."""
+    nb, page = executed(path), site / "book" / f"{path.stem}.html"
+    if nb is None or not page.is_file():
+        pytest.fail(f"{path.name}: not executed or not built: run `make book`")
+    parser = OutputText()
+    parser.feed(page.read_text(encoding="utf-8"))
+    shown = "\n".join(parser.outputs)
+    printed = [line.strip() for cell in nb.cells if cell.cell_type == "code"
+               for out in cell.get("outputs", []) if out.output_type == "stream" and out.name == "stdout"
+               for line in out.text.replace("\r", "\n").splitlines() if line.strip()]
+    assert printed, f"{path.name} printed nothing?"
+    missing = [line for line in printed if line not in shown]
+    assert not missing, f"{page.name} is older than its execution (run `make book`): {missing[:3]}"
