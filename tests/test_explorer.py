@@ -187,3 +187,28 @@ def test_capture_attention_on_a_gpt_and_an_encoder_decoder():
 def test_capture_attention_needs_attention_modules():
     with pytest.raises(ValueError, match="no tfmcourse MultiHeadAttention"):
         capture_attention(torch.nn.Linear(2, 2), torch.zeros(1, 2))
+
+
+def test_explorer_cells_do_not_change_the_sweep_code_hash(tmp_path):
+    """Adding an explorer cell (tag `explorer`) to a chapter does not make its sweep stale; a cell that
+    records a number counts whatever its tag."""
+    import nbformat
+
+    from tfmcourse.sweep import code_hash
+
+    def write(*cells):
+        nb = nbformat.v4.new_notebook(cells=list(cells))
+        path = tmp_path / f"nb{len(list(tmp_path.iterdir()))}.ipynb"
+        nbformat.write(nb, path)
+        return path
+
+    def explorer_cell(source):
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["tags"] = ["explorer"]
+        return cell
+
+    base = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("record('x', x)")]
+    plain = code_hash(write(*base))
+    assert code_hash(write(*base, explorer_cell("attention_explorer(maps)"))) == plain
+    assert code_hash(write(*base, explorer_cell("record('y', 2)"))) != plain
+    assert code_hash(write(*base, nbformat.v4.new_code_cell("attention_explorer(maps)"))) != plain
