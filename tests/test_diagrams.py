@@ -26,3 +26,24 @@ def test_box_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="kind"):
         diagrams.box(ax, 0, 0, 1, 1, kind="nope")
     plt.close(fig)
+
+
+def test_model_families_draws_three_stacks_and_their_masks():
+    fig = diagrams.model_families()
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    for word in ("BERT", "GPT", "T5", "causal", "cross"):
+        assert word in texts
+    assert len(fig.axes[0].patches) > 75  # the mask grids: 25 + 25 + 3 * 25 cells, plus the boxes
+    plt.close(fig)
+
+
+def test_vit_pipeline_draws_the_image_and_its_patches():
+    import numpy as np
+
+    fig = diagrams.vit_pipeline(np.arange(64).reshape(8, 8), patch_size=4)
+    ax = fig.axes[0]
+    assert len(ax.images) == 1 + 4  # the image and its 2 x 2 patches
+    assert "[CLS]" in " ".join(t.get_text() for t in ax.texts)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="patch_size"):
+        diagrams.vit_pipeline(np.zeros((8, 8)), patch_size=3)
