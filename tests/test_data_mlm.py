@@ -80,3 +80,19 @@ def test_docstring_dataset_is_deterministic_and_split_by_name():
     assert [e.name for e in again] == [e.name for e in examples]
     with pytest.raises(ValueError, match="test_fraction"):
         split_dataset(examples, 1.5)
+
+
+def test_wordpiece_vocabulary_is_the_same_in_every_process():
+    import subprocess
+    import sys
+
+    code = ("from tfmcourse.data.mlm import train_wordpiece; "
+            "t = train_wordpiece(['the cat sat on the mat, ' * 30 + 'a dog sat on a log. ' * 30], 100); "
+            "print(sorted(t.get_vocab().items(), key=lambda kv: kv[1]))")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)}
+    assert len(runs) == 1
+    tok = train_wordpiece(["the cat sat on the mat. " * 30], vocab_size=100)
+    assert tok.encode("the cats").tokens == ["the", "cat", "##s"]  # an unseen word spelled with pieces
+    with pytest.raises(ValueError, match="too small"):
+        train_wordpiece(["".join(chr(0x4E00 + i) for i in range(200))], vocab_size=100)

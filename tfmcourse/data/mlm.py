@@ -1,8 +1,9 @@
 """Data for encoder pre-training (chapter 11): a WordPiece tokenizer, BERT's masking, T5's span corruption.
 
-**Tokenizer.** :func:`train_wordpiece` trains BERT's kind of tokenizer offline with the ``tokenizers``
+**Tokenizer.** :func:`train_wordpiece` builds BERT's kind of tokenizer offline with the ``tokenizers``
 library: lower-cased text, split into words and punctuation, each word cut into the longest pieces of
-the vocabulary (``"##"`` marks a piece that continues a word). The special tokens come first, with
+the vocabulary (``"##"`` marks a piece that continues a word); the vocabulary (frequent words and every
+character) is chosen deterministically. The special tokens come first, with
 the ids of :data:`SPECIAL_TOKENS`: ``[PAD]`` 0, ``[UNK]`` 1, ``[CLS]`` 2, ``[SEP]`` 3, ``[MASK]`` 4.
 
 **Masked language modelling.** :func:`mask_tokens` picks 15% of the ordinary tokens of a batch; of
@@ -37,26 +38,39 @@ IGNORE = -100
 
 
 def train_wordpiece(texts: Iterable[str], vocab_size: int = 2000, min_frequency: int = 2):
-    """Train a BERT-style WordPiece tokenizer (a ``tokenizers.Tokenizer``) on ``texts``, offline.
+    """A BERT-style WordPiece tokenizer (a ``tokenizers.Tokenizer``) for ``texts``, built offline and
+    deterministically.
 
-    Lower-cases, splits on whitespace and punctuation, then cuts each word into vocabulary pieces.
-    :data:`SPECIAL_TOKENS` get ids 0 to 4. ``tok.encode(text).ids`` gives the ids without ``[CLS]``
-    and ``[SEP]`` (we add them ourselves).
+    The text is lower-cased and split into words and punctuation as BERT does; each word is then cut
+    into the longest pieces of the vocabulary, left to right, ``"##"`` marking a piece that continues a
+    word. The vocabulary is :data:`SPECIAL_TOKENS` (ids 0 to 4), every character of the text alone and
+    as a continuation (``"e"``, ``"##e"``: any word can be spelled), then the most frequent words (seen
+    at least ``min_frequency`` times; ties in alphabetical order) up to ``vocab_size`` entries.
+
+    (Real WordPiece also learns frequent word *pieces*; the ``tokenizers`` library's trainer does, but
+    its result changes from one process to the next when counts tie, and a chapter's numbers must not.)
+    ``tok.encode(text).ids`` gives the ids without ``[CLS]`` and ``[SEP]`` (we add them ourselves).
     """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from collections import Counter
+
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
 
     if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 100:
         raise ValueError(f"vocab_size must be an int >= 100, got {vocab_size!r}")
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                        special_tokens=list(SPECIAL_TOKENS), show_progress=False)
-    tok.train_from_iterator(list(texts), trainer=trainer)
-    for i, name in enumerate(SPECIAL_TOKENS):
-        if tok.token_to_id(name) != i:
-            raise RuntimeError(f"special token {name} got id {tok.token_to_id(name)}, expected {i}")
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    words: Counter[str] = Counter()
+    for text in texts:
+        words.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+    chars = sorted({c for word in words for c in word})
+    vocab = [*SPECIAL_TOKENS, *chars, *("##" + c for c in chars)]
+    if len(vocab) > vocab_size:
+        raise ValueError(f"vocab_size={vocab_size} is too small for the {len(chars)} characters of the text "
+                         f"(needs at least {len(vocab)})")
+    frequent = sorted((w for w, n in words.items() if n >= min_frequency and len(w) > 1), key=lambda w: (-words[w], w))
+    vocab += frequent[: vocab_size - len(vocab)]
+    tok = Tokenizer(models.WordPiece({piece: i for i, piece in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer, tok.pre_tokenizer, tok.decoder = normalizer, pre_tokenizer, decoders.WordPiece()
     return tok
 
 
