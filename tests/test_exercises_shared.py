@@ -72,3 +72,17 @@ def test_checker_restores_state_when_the_check_fails():
     a = torch.rand(1)
     torch.manual_seed(0)
     assert torch.equal(a, torch.rand(1))
+
+
+def test_forbidden_imports_every_module_before_patching(monkeypatch):
+    """A module imported by a later path must not capture an earlier path's stand-in."""
+    import sys
+
+    monkeypatch.delitem(sys.modules, "json.decoder", raising=False)
+    monkeypatch.delitem(sys.modules, "json", raising=False)
+    with forbidden(writes_it, "torch.nn.functional.softmax", "json.dumps"):
+        pass
+    import json
+
+    assert json.dumps([1]) == "[1]"
+    assert F.softmax is imported_softmax

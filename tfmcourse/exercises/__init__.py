@@ -69,9 +69,11 @@ def forbidden(fn: Callable[..., Any], *paths: str) -> Iterator[None]:
     """
     patched: list[tuple[Any, str, Any]] = []  # (namespace or module, name, original)
     namespace = getattr(fn, "__globals__", {})
+    # Resolve (and so import) every path before patching any: a module imported while another name is
+    # already patched would keep the refusing stand-in for the rest of the session.
+    targets = [(path, *_resolve(path)) for path in paths]
     try:
-        for path in paths:
-            module, attr, original = _resolve(path)
+        for path, module, attr, original in targets:
 
             def refuse(*args: Any, _path: str = path, **kwargs: Any) -> Any:
                 raise ExerciseError(
