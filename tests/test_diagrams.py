@@ -65,3 +65,15 @@ def test_qkv_attention_scores_one_query_against_every_key():
     plt.close(fig)
     with pytest.raises(ValueError, match="query"):
         diagrams.qkv_attention(n_tokens=3, query=4)
+
+
+def test_speech_encoder_diagram_shows_the_pieces_and_shapes():
+    fig = diagrams.speech_encoder(frames=100, n_mels=40, d_model=64, strides=(2, 2), num_layers=2)
+    texts = " | ".join(t.get_text() for t in fig.axes[0].texts)
+    for piece in ("waveform", "log-mel", "conv front-end: 2 x Conv1d", "positions", "2 x pre-norm encoder layer",
+                  "mean over time", "(100, 40)", "(25, 64)", "(20,)"):
+        assert piece in texts, piece
+    plt.close(fig)
+    fig = diagrams.speech_encoder(frames=96, strides=(2, 2, 2))
+    assert "(12, 64)" in " | ".join(t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)

@@ -221,3 +221,36 @@ def qkv_attention(n_tokens: int = 3, query: int = 2) -> Figure:
 
 
 # ------------------------------------------------- chapter 6: the encoder-decoder, cross-attention
+
+
+# ------------------------------------------------ chapter 14: speech, the conv front-end and the encoder
+
+
+def speech_encoder(frames: int = 100, n_mels: int = 40, d_model: int = 64, strides: tuple[int, ...] = (2, 2),
+                   num_layers: int = 2) -> Figure:
+    """The speech classifier of chapter 14, bottom to top: waveform, log-mel frames, the convolutional
+    front-end (one convolution per entry of ``strides``, which shorten the sequence by their product),
+    positions, the encoder layers, the mean over time and the classifier; shapes beside the arrows."""
+    fig, ax = canvas(9.0, 7.4, scale=0.8, title="A Transformer encoder for speech (chapter 14)")
+    x, w = 2.2, 4.6
+    stride = 1
+    for s in strides:
+        stride *= s
+    rows = [
+        (0.3, "waveform: 22,050 samples per second", "token"),
+        (1.35, "log-mel spectrogram (tfmcourse.audio.log_mel)", "state"),
+        (2.4, f"conv front-end: {len(strides)} x Conv1d + GELU, strides {'/'.join(map(str, strides))}", "ffn"),
+        (3.45, "+ sinusoidal positions", "add"),
+        (4.5, f"{num_layers} x pre-norm encoder layer (self-attention, FFN)", "attention"),
+        (5.55, "LayerNorm, mean over time, Linear", "norm"),
+        (6.55, "spoken word (20 classes)", "token"),
+    ]
+    shapes = ["(samples,)", f"({frames}, {n_mels})", f"({frames // stride}, {d_model})",
+              f"({frames // stride}, {d_model})", f"({frames // stride}, {d_model})", "(20,)"]
+    for y, text, kind in rows:
+        box(ax, x, y, w, 0.6, text, kind=kind, fontsize=9)
+    for (y0, _, _), (y1, _, _), shape in zip(rows[:-1], rows[1:], shapes):
+        arrow(ax, (x + w / 2, y0 + 0.6), (x + w / 2, y1))
+        ax.text(x + w + 0.15, (y0 + 0.6 + y1) / 2, shape, fontsize=8, va="center", color="#444444")
+    ax.text(0.15, 2.7, f"{frames} frames\n-> {frames // stride}", fontsize=8, va="center", color="#444444")
+    return fig
