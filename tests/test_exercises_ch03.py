@@ -78,8 +78,10 @@ def test_torch_style_solutions_pass(capsys):
 
     def mha(x, w_q, w_k, w_v, w_o, num_heads, mask=None):
         q, k, v = (split(x @ w, num_heads) for w in (w_q, w_k, w_v))
-        o = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return merge(o) @ w_o
+        scores = torch.einsum("bhqd,bhkd->bhqk", q, k) / q.shape[-1] ** 0.5
+        if mask is not None:
+            scores = torch.where(mask, scores, torch.tensor(float("-inf"), dtype=scores.dtype))
+        return merge(scores.softmax(-1) @ v) @ w_o
 
     check.split_heads(split)
     check.merge_heads(merge)
@@ -159,3 +161,105 @@ def test_mha_mutants_fail_with_their_hint(name):
     fn, hint = MHA_MUTANTS[name]
     with pytest.raises(ExerciseError, match=hint):
         check.multi_head_attention(fn)
+
+
+# --------------------------------------------------------- shortcuts, NaN and the random state (issue 14)
+
+
+def _sdpa_builtin(x, w_q, w_k, w_v, w_o, num_heads, mask=None):
+    q, k, v = (ref_split_heads(x @ w, num_heads) for w in (w_q, w_k, w_v))
+    return ref_merge_heads(torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)) @ w_o
+
+
+def _sdpa_imported_by_name(x, w_q, w_k, w_v, w_o, num_heads, mask=None):
+    from torch.nn.functional import scaled_dot_product_attention as sdpa
+
+    q, k, v = (ref_split_heads(x @ w, num_heads) for w in (w_q, w_k, w_v))
+    return ref_merge_heads(sdpa(q, k, v, attn_mask=mask)) @ w_o
+
+
+def _chapter2_attention(x, w_q, w_k, w_v, w_o, num_heads, mask=None):
+    from tfmcourse import attention
+
+    q, k, v = (ref_split_heads(x @ w, num_heads) for w in (w_q, w_k, w_v))
+    return ref_merge_heads(attention.scaled_dot_product_attention(q, k, v, mask=mask)[0]) @ w_o
+
+
+def _masked_softmax(x, w_q, w_k, w_v, w_o, num_heads, mask=None):
+    from tfmcourse.attention import masked_softmax
+
+    q, k, v = (ref_split_heads(x @ w, num_heads) for w in (w_q, w_k, w_v))
+    return ref_merge_heads(masked_softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), mask) @ v) @ w_o
+
+
+def _torch_module(x, w_q, w_k, w_v, w_o, num_heads, mask=None):
+    d = x.shape[-1]
+    layer = torch.nn.MultiheadAttention(d, num_heads, bias=False, batch_first=True).double()
+    with torch.no_grad():
+        layer.in_proj_weight.copy_(torch.cat([w_q.T, w_k.T, w_v.T]))
+        layer.out_proj.weight.copy_(w_o.T)
+    n = x.shape[1]
+    attn_mask = None if mask is None else ~mask.expand(x.shape[0], num_heads, n, n).reshape(-1, n, n)  # torch: True = ignore
+    return layer(x, x, x, attn_mask=attn_mask, need_weights=False)[0]
+
+
+SHORTCUTS = {
+    "F.scaled_dot_product_attention": _sdpa_builtin,
+    "scaled_dot_product_attention imported by name": _sdpa_imported_by_name,
+    "chapter 2's scaled_dot_product_attention": _chapter2_attention,
+    "tfmcourse.attention.masked_softmax": _masked_softmax,
+    "torch.nn.MultiheadAttention": _torch_module,
+}
+
+
+@pytest.mark.parametrize("name", SHORTCUTS)
+def test_mha_shortcuts_are_refused(name, monkeypatch, capsys):
+    """Each of these gives the right numbers (it passes when nothing is forbidden); now it must fail."""
+    monkeypatch.setattr(check, "_existing", lambda paths: ())
+    check.multi_head_attention(SHORTCUTS[name])  # the numbers are right: it is the shortcut that is refused
+    assert "✔" in capsys.readouterr().out
+    monkeypatch.undo()
+    with pytest.raises(ExerciseError, match="Write it yourself, without"):
+        check.multi_head_attention(SHORTCUTS[name])
+
+
+def test_shortcuts_are_restored_after_the_check():
+    import torch.nn.functional as F
+
+    from tfmcourse import attention
+
+    before = (F.scaled_dot_product_attention, attention.masked_softmax, attention.scaled_dot_product_attention)
+    with pytest.raises(ExerciseError):
+        check.multi_head_attention(_sdpa_builtin)
+    assert (F.scaled_dot_product_attention, attention.masked_softmax,
+            attention.scaled_dot_product_attention) == before
+
+
+def _inverted_mask_nan(x, w_q, w_k, w_v, w_o, num_heads, mask=None):
+    q, k, v = (ref_split_heads(x @ w, num_heads) for w in (w_q, w_k, w_v))
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(mask, float("-inf"))  # inverted, and no guard: rows of -inf give NaN
+    return ref_merge_heads(torch.softmax(scores, dim=-1) @ v) @ w_o
+
+
+def test_inverted_mask_with_nan_is_named():
+    with pytest.raises(ExerciseError, match="NaN rows because the mask sense is inverted"):
+        check.multi_head_attention(_inverted_mask_nan)
+
+
+def test_other_nan_gets_the_nan_hint():
+    def nan_everywhere(x, w_q, w_k, w_v, w_o, num_heads, mask=None):
+        return ref_multi_head_attention(x, w_q, w_k, w_v, w_o, num_heads, mask) * float("nan")
+
+    with pytest.raises(ExerciseError, match="contains NaN where the reference has none"):
+        check.multi_head_attention(nan_everywhere)
+
+
+@pytest.mark.parametrize("checker, fn", CHECKERS)
+def test_checkers_keep_the_random_state(checker, fn, capsys):
+    torch.manual_seed(123)
+    want = torch.rand(3)
+    torch.manual_seed(123)
+    checker(fn)
+    assert torch.equal(torch.rand(3), want)

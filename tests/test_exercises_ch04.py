@@ -55,11 +55,23 @@ def table_exp_j(max_len, d_model):
     return torch.where(j % 2 == 0, angle.sin(), angle.cos())
 
 
-def test_sinusoidal_reference_and_package_pass(capsys):
+def test_sinusoidal_reference_passes_and_the_package_shortcut_is_refused(capsys):
     check.sinusoidal_table(ref_sinusoidal_table)
     check.sinusoidal_table(table_float32_loop)
-    check.sinusoidal_table(package_table)
-    assert capsys.readouterr().out.count("✔ sinusoidal_table: correct") == 3
+    assert capsys.readouterr().out.count("✔ sinusoidal_table: correct") == 2
+
+    def shortcut(max_len, d_model):
+        from tfmcourse import positional
+
+        return positional.sinusoidal_table(max_len, d_model)
+
+    with pytest.raises(ExerciseError, match="Write it yourself, without tfmcourse.positional.sinusoidal_table"):
+        check.sinusoidal_table(shortcut)
+    with pytest.raises(ExerciseError, match="Write it yourself"):
+        check.sinusoidal_table(package_table)  # the package function itself, passed as the answer
+    from tfmcourse import positional
+
+    assert positional.sinusoidal_table is package_table  # restored after the check
 
 
 @pytest.mark.parametrize(
@@ -137,16 +149,18 @@ def rope_2d_only(x, positions):
     return ref_apply_rope(x, positions) if x.ndim == 2 else ref_apply_rope(x.reshape(-1, d), positions)
 
 
-def test_rope_reference_and_package_pass(capsys):
-    from tfmcourse.positional import apply_rotary, rope_angles
-
+def test_rope_reference_passes_and_the_package_shortcut_is_refused(capsys):
     def package(x, positions):
-        theta = rope_angles(positions, x.shape[-1])
-        return apply_rotary(x, theta.cos(), theta.sin())
+        from tfmcourse import positional
 
-    for fn in (ref_apply_rope, rope_complex, package):
+        theta = positional.rope_angles(positions, x.shape[-1])
+        return positional.apply_rotary(x, theta.cos(), theta.sin())
+
+    for fn in (ref_apply_rope, rope_complex):
         check.apply_rope(fn)
-    assert capsys.readouterr().out.count("✔ apply_rope: correct") == 3
+    assert capsys.readouterr().out.count("✔ apply_rope: correct") == 2
+    with pytest.raises(ExerciseError, match="Write it yourself, without tfmcourse.positional"):
+        check.apply_rope(package)
 
 
 @pytest.mark.parametrize(
@@ -166,3 +180,65 @@ def test_rope_reference_and_package_pass(capsys):
 def test_rope_mutants_fail_with_their_hint(fn, hint):
     with pytest.raises(ExerciseError, match=hint):
         check.apply_rope(fn)
+
+
+# ------------------------------------------------------------------------------- alibi_bias
+
+
+def ref_alibi_bias(seq_len, num_heads):
+    slopes = torch.tensor([2 ** (-8 * (h + 1) / num_heads) for h in range(num_heads)])
+    pos = torch.arange(seq_len)
+    return -slopes[:, None, None] * (pos[:, None] - pos[None, :]).abs()
+
+
+def alibi_loops(seq_len, num_heads):
+    """Another correct way: float64, plain loops."""
+    out = torch.zeros(num_heads, seq_len, seq_len, dtype=torch.float64)
+    for h in range(num_heads):
+        for i in range(seq_len):
+            for j in range(seq_len):
+                out[h, i, j] = -(0.5 ** (8 * (h + 1) / num_heads)) * abs(i - j)
+    return out
+
+
+def test_alibi_reference_passes(capsys):
+    check.alibi_bias(ref_alibi_bias)
+    check.alibi_bias(alibi_loops)
+    assert capsys.readouterr().out.count("✔ alibi_bias: correct") == 2
+
+
+def _alibi(slope_exp, dist=lambda i, j: (i - j).abs(), sign=-1):
+    def fn(seq_len, num_heads):
+        slopes = torch.tensor([2 ** (-8 * slope_exp(h, num_heads) / num_heads) for h in range(num_heads)])
+        pos = torch.arange(seq_len)
+        return sign * slopes[:, None, None] * dist(pos[:, None], pos[None, :])
+
+    return fn
+
+
+@pytest.mark.parametrize(
+    "fn,hint",
+    [
+        (stub, "not implemented"),
+        (_alibi(lambda h, n: h + 1, sign=1), "wrong sign"),
+        (_alibi(lambda h, n: h + 1, dist=lambda i, j: i - j), "without the absolute value"),
+        (_alibi(lambda h, n: h), "start at the wrong head"),
+        (_alibi(lambda h, n: n - h), "reverse order"),
+        (_alibi(lambda h, n: 1), "same slope"),
+        (lambda s, n: ref_alibi_bias(s, n).permute(1, 2, 0), "\\(num_heads, seq_len, seq_len\\)"),
+        (lambda s, n: ref_alibi_bias(s, n) * 2, "wrong values"),
+    ],
+)
+def test_alibi_mutants_fail_with_their_hint(fn, hint):
+    with pytest.raises(ExerciseError, match=hint):
+        check.alibi_bias(fn)
+
+
+@pytest.mark.parametrize("checker, fn", [(check.sinusoidal_table, ref_sinusoidal_table),
+                                         (check.apply_rope, ref_apply_rope), (check.alibi_bias, ref_alibi_bias)])
+def test_checkers_keep_the_random_state(checker, fn, capsys):
+    torch.manual_seed(7)
+    want = torch.rand(3)
+    torch.manual_seed(7)
+    checker(fn)
+    assert torch.equal(torch.rand(3), want)

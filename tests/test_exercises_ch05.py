@@ -143,6 +143,11 @@ def _calls_layer(x, layer, mask=None):
     return layer(x, mask)
 
 
+def _norm_first_shortcut(x, layer, mask=None):
+    layer.norm_first = True  # passed before issue 14: the layer then computes the pre-norm answer itself
+    return layer(x, mask)
+
+
 def _final_norm(x, layer, mask=None):
     return layer.norm2(ref_pre_norm_encoder_layer(x, layer, mask))
 
@@ -167,6 +172,7 @@ LAYER_MUTANTS = {
     "no_ff": (_no_ff, "feed-forward sublayer is missing"),
     "parallel": (_parallel, "Both sublayers read the layer's input"),
     "calls_layer": (_calls_layer, "called the layer itself"),
+    "norm_first_shortcut": (_norm_first_shortcut, "perhaps after setting layer.norm_first = True"),
     "final_norm": (_final_norm, "normalised the layer's output"),
     "returns_tuple": (_returns_tuple, "not a tuple"),
     "forgets_index": (_forgets_index, "raised TypeError"),

@@ -380,3 +380,22 @@ def test_two_position_lookup_bad_input():
         two_position_lookup(10, seed=1, generator=torch.Generator())
     with pytest.raises(ValueError, match="different"):
         query_index(2, 2, 5)
+
+
+def test_point_lookup_is_deterministic_and_correct():
+    from tfmcourse.data.relations import point_lookup, query_index
+
+    a, b = point_lookup(300, seq_len=6, dim=3, seed=5), point_lookup(300, seq_len=6, dim=3, seed=5)
+    assert torch.equal(a.points, b.points) and torch.equal(a.query, b.query)
+    assert not torch.equal(a.points, point_lookup(300, seq_len=6, dim=3, seed=6).points)
+    assert a.points.shape == (300, 6, 3) and a.targets.shape == (300, 2, 3) and a.query.shape == (300,)
+    assert a.points.min() >= -1 and a.points.max() < 1
+    i, j = a.positions.unbind(1)
+    assert (i != j).all()
+    rows = torch.arange(300)
+    assert torch.equal(a.targets[:, 0], a.points[rows, i]) and torch.equal(a.targets[:, 1], a.points[rows, j])
+    assert torch.equal(a.query, query_index(i, j, 6))
+    with pytest.raises(ValueError, match="dim"):
+        point_lookup(10, dim=0)
+    with pytest.raises(ValueError, match="seed or generator"):
+        point_lookup(10, seed=1, generator=torch.Generator())

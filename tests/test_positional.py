@@ -460,6 +460,20 @@ def test_order_data_bad_input():
         bag_of_tokens_accuracy(lookback(2, 5, vocab_size=5), 3)
 
 
+def test_causal_bag_of_tokens_accuracy_by_hand():
+    tokens = torch.tensor([[1, 0, 0, 2, 0]])
+    batch = OrderBatch(tokens=tokens, targets=torch.tensor([[IGNORE_INDEX, 1, 0, 0, 2]]))
+    # causal: the most frequent token strictly before each position (ties: smallest id):
+    # 1 -> of (1) = 1 right; 2 -> of (1, 0) = 0 right; 3 -> of (1, 0, 0) = 0 right; 4 -> of (1, 0, 0, 2) = 0 wrong
+    assert bag_of_tokens_accuracy(batch, 3, causal=True) == pytest.approx(0.75)
+    # all other positions: 1 -> of (1, 0, 2, 0) = 0 wrong; 2 -> of (1, 0, 2, 0) = 0 right;
+    # 3 -> of (1, 0, 0, 0) = 0 right; 4 -> of (1, 0, 0, 2) = 0 wrong
+    assert bag_of_tokens_accuracy(batch, 3) == pytest.approx(0.5)
+    # on random sequences of 24 the causal guess is the better one (short prefixes)
+    data = lookback(256, 24, vocab_size=16, seed=0)
+    assert bag_of_tokens_accuracy(data, 16) < bag_of_tokens_accuracy(data, 16, causal=True) < 0.4
+
+
 def test_order_model_takes_a_mask_that_broadcasts_over_the_batch():
     torch.manual_seed(0)
     model = OrderModel(5, 2, "rope", d_model=8, num_heads=2, max_len=8).eval()

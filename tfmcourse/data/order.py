@@ -138,21 +138,29 @@ def which_first(
     return OrderBatch(tokens=tokens, targets=targets)
 
 
-def bag_of_tokens_accuracy(batch: OrderBatch, vocab_size: int) -> float:
+def bag_of_tokens_accuracy(batch: OrderBatch, vocab_size: int, causal: bool = False) -> float:
     """Accuracy of the best order-blind guess on a :func:`lookback` batch.
 
     At each position with a target, guess the most frequent token among the *other* positions of the
     sequence (ties: the smallest id). A model that knows only its own token and the multiset of tokens
     in the sequence sees every other position as equally likely to be the answer, so this guess is the
     best it can do, up to the small edge effect of the first ``lag`` positions.
+
+    With ``causal=True`` the guess at position ``i`` uses only the positions *before* it: this is the
+    best a model can do that sees, at ``i``, its own token and the multiset of the tokens ``0 .. i`` (one
+    causal self-attention layer without positions). Its short prefixes make it better than the full
+    bag: at ``i = lag`` the answer is one of only ``lag`` earlier tokens.
     """
     tokens, targets = batch.tokens, batch.targets
     if tokens.shape != targets.shape or tokens.ndim != 2:
         raise ValueError(f"tokens {tuple(tokens.shape)} and targets {tuple(targets.shape)} must both be (n, seq_len)")
     if tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab_size):
         raise ValueError(f"tokens must lie in 0 .. vocab_size-1 = {vocab_size - 1}")
-    counts = torch.nn.functional.one_hot(tokens, vocab_size).sum(dim=1)  # (n, vocab)
-    others = counts[:, None, :] - torch.nn.functional.one_hot(tokens, vocab_size)  # (n, seq, vocab)
+    one_hot = torch.nn.functional.one_hot(tokens, vocab_size)  # (n, seq, vocab)
+    if causal:
+        others = one_hot.cumsum(dim=1) - one_hot  # counts of the tokens strictly before each position
+    else:
+        others = one_hot.sum(dim=1, keepdim=True) - one_hot  # counts of the tokens at the other positions
     guess = others.argmax(dim=-1)  # argmax returns the first maximum: the smallest id
     keep = targets != IGNORE_INDEX
     return (guess[keep] == targets[keep]).float().mean().item()

@@ -9,10 +9,16 @@ and, if the learner's answer matches one, names that mistake in the hint::
     check.split_heads(split_heads)
     check.merge_heads(merge_heads)
     check.multi_head_attention(multi_head_attention)
+
+The multi-head checker runs the learner's function with ``F.scaled_dot_product_attention``, chapter 2's
+``scaled_dot_product_attention`` and ``masked_softmax`` and torch's ``multi_head_attention_forward``
+replaced by functions that refuse: the exercise is to write the attention in every head oneself.
+Every checker leaves the learner's random state as it found it.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any, Callable
 
@@ -21,7 +27,7 @@ from einops import rearrange
 from torch import Tensor
 
 from tfmcourse.attention import scaled_dot_product_attention as _ref_attention
-from tfmcourse.exercises import ExerciseError, expect_close, is_close, passed, run
+from tfmcourse.exercises import ExerciseError, checker, forbidden, is_close, passed, run
 from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
 
 __all__ = ["split_heads", "merge_heads", "multi_head_attention"]
@@ -86,6 +92,16 @@ HINT_MHA_MERGE = (
     "rearrange(o, 'b h s d -> b s (h d)') (or transpose(1, 2) then reshape) before w_o."
 )
 HINT_MASK_INVERTED = "The mask sense is inverted: True means 'may attend'; fill the scores with -inf where it is False."
+HINT_MASK_INVERTED_NAN = (
+    "Your output has NaN rows because the mask sense is inverted: True means 'may attend', so fill the "
+    "scores with -inf where the mask is False (scores.masked_fill(~mask, float('-inf'))). With the sense "
+    "inverted, a query whose keys were all allowed has none left, and softmax over a row of -inf is "
+    "0/0 = NaN."
+)
+HINT_NAN = (
+    "Your output contains NaN where the reference has none. A softmax over a row whose scores are all "
+    "-inf gives NaN: check which entries you fill with -inf (True in the mask means 'may attend')."
+)
 HINT_NO_MASK = "The mask is ignored: fill the scores with -inf where the mask is False before the softmax."
 HINT_AXIS = "The softmax runs over the wrong axis: it runs over the keys, the last axis (dim=-1)."
 HINT_TUPLE = "Return only the output tensor (batch, seq, d_model), not a tuple."
@@ -102,6 +118,39 @@ def _randn(*shape: int, g: torch.Generator, scale: float = 1.0) -> Tensor:
     return torch.randn(*shape, generator=g, dtype=torch.float64) * scale
 
 
+# What the multi-head exercise builds itself: the fused built-in, chapter 2's attention and masked
+# softmax (also where the package's MultiHeadAttention looks them up), and torch's whole multi-head
+# forward (what torch.nn.MultiheadAttention calls).
+_FORBIDDEN_MHA = (
+    "torch.nn.functional.scaled_dot_product_attention",
+    "torch.nn.functional.multi_head_attention_forward",
+    "tfmcourse.attention.scaled_dot_product_attention",
+    "tfmcourse.attention.masked_softmax",
+    "tfmcourse.multihead.scaled_dot_product_attention",
+)
+
+
+def _existing(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """The dotted names of ``paths`` that exist (a module may move; forbid what is there)."""
+    found = []
+    for path in paths:
+        module_name, _, attr = path.rpartition(".")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if hasattr(module, attr):
+            found.append(path)
+    return tuple(found)
+
+
+def _raw_mha(x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, w_o: Tensor, h: int, mask: Tensor) -> Tensor:
+    """Multi-head self-attention with a plain softmax: a row with no allowed key gives NaN, as a
+    learner's own code does (used to recognise an inverted mask that produced NaN)."""
+    q, k, v = (_split_variant(x @ w, h) for w in (w_q, w_k, w_v))
+    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+    weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+    return _merge_variant(weights @ v) @ w_o
 
 
 
@@ -184,6 +233,7 @@ _MHA_MISTAKES = {
 # -------------------------------------------------------------------------------- checkers
 
 
+@checker
 def split_heads(fn: Callable[[Tensor, int], Tensor]) -> None:
     """Check ``fn(x, num_heads)``: ``(batch, seq, d_model) -> (batch, heads, seq, d_head)``, head ``i``
     holding features ``i*d_head .. (i+1)*d_head - 1``."""
@@ -200,6 +250,7 @@ def split_heads(fn: Callable[[Tensor, int], Tensor]) -> None:
     passed("split_heads", f"{len(cases)} cases")
 
 
+@checker
 def merge_heads(fn: Callable[[Tensor], Tensor]) -> None:
     """Check ``fn(x)``: ``(batch, heads, seq, d_head) -> (batch, seq, heads * d_head)``, the inverse of
     ``split_heads``."""
@@ -216,6 +267,7 @@ def merge_heads(fn: Callable[[Tensor], Tensor]) -> None:
     passed("merge_heads", f"{len(cases)} cases")
 
 
+@checker
 def multi_head_attention(fn: Callable[..., Tensor]) -> None:
     """Check ``fn(x, w_q, w_k, w_v, w_o, num_heads, mask=None) -> (batch, seq, d_model)``: multi-head
     self-attention with ``q = x @ w_q`` (no biases), each head scaled by ``1/sqrt(d_head)``, heads merged
@@ -234,12 +286,18 @@ def multi_head_attention(fn: Callable[..., Tensor]) -> None:
     for name, x, (w_q, w_k, w_v, w_o), h, mask in cases:
         where = f"on the case with {name} (x {tuple(x.shape)}, num_heads={h})"
         args = (x, w_q, w_k, w_v, w_o, h)
-        got = run(fn, *args) if mask is None else run(fn, *args, mask=mask)
-        want = _mha_variant(x, w_q, w_k, w_v, w_o, h, mask)
+        want = _mha_variant(x, w_q, w_k, w_v, w_o, h, mask)  # the reference first, before the learner's call
+        with forbidden(fn, *_existing(_FORBIDDEN_MHA)):
+            got = run(fn, *args) if mask is None else run(fn, *args, mask=mask)
         if isinstance(got, (tuple, list)):
             raise ExerciseError(f"multi_head_attention returned a {type(got).__name__} {where}. {HINT_TUPLE}")
         if isinstance(got, Tensor) and is_close(got, want):
             continue
+        if isinstance(got, Tensor) and got.shape == want.shape and got.is_floating_point() and got.isnan().any():
+            inverted = mask is not None and torch.allclose(
+                got.to(want.dtype), _raw_mha(x, w_q, w_k, w_v, w_o, h, ~mask), atol=1e-5, rtol=1e-4, equal_nan=True)
+            raise ExerciseError(f"multi_head_attention {where} contains NaN. "
+                                f"{HINT_MASK_INVERTED_NAN if inverted else HINT_NAN}")
         hint = _diagnose(got, _MHA_MISTAKES, lambda m: _mha_variant(x, w_q, w_k, w_v, w_o, h, mask, m))
         _fail(got, want, f"multi_head_attention {where}",
               hint or "Project (x @ w_q, ...), split into heads, attend in each head with scale "

@@ -9,6 +9,11 @@ wrong direction, ...) and, if the learner's answer matches one, names that mista
     from tfmcourse.exercises import ch04 as check
     check.sinusoidal_table(sinusoidal_table)
     check.apply_rope(apply_rope)
+    check.alibi_bias(alibi_bias)
+
+The checkers run the learner's function with the package's answers (``positional.sinusoidal_table``,
+``positional.apply_rotary``, ``positional.rope_angles``) replaced by functions that refuse, and leave
+the learner's random state as they found it.
 """
 
 from __future__ import annotations
@@ -18,13 +23,13 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from tfmcourse.exercises import ExerciseError, expect_close, is_close, passed, run
+from tfmcourse.exercises import ExerciseError, checker, forbidden, is_close, passed, run
 from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
 from tfmcourse.positional import apply_rotary as _ref_apply_rotary
 from tfmcourse.positional import rope_angles as _ref_rope_angles
 from tfmcourse.positional import sinusoidal_table as _ref_sinusoidal_table
 
-__all__ = ["sinusoidal_table", "apply_rope"]
+__all__ = ["sinusoidal_table", "apply_rope", "alibi_bias"]
 
 BASE = 10000.0
 
@@ -69,6 +74,24 @@ HINT_EXP_I_ROPE = (
 )
 HINT_ONE_FREQ = "Every pair turns at the same speed: pair i must use its own frequency 10000^(-2i / d)."
 HINT_NO_SIN = "Only the cos part is there: a rotation mixes the two dimensions of a pair, (a cos - b sin, a sin + b cos)."
+HINT_ALIBI_SIGN = (
+    "The bias has the wrong sign: ALiBi *penalises* far keys, so bias[h, i, j] = -m_h * |i - j| (zero on "
+    "the diagonal, more and more negative away from it)."
+)
+HINT_ALIBI_NO_ABS = (
+    "You used i - j (or j - i) without the absolute value: keys on one side then get a bonus instead of "
+    "a penalty. The bias depends on the distance, -m_h * |i - j|."
+)
+HINT_ALIBI_SLOPE_FROM_0 = (
+    "The slopes start at the wrong head: head h (counting from 0) has m_h = 2^(-8 (h + 1) / num_heads), "
+    "so the first head's slope is 2^(-8 / num_heads), not 1."
+)
+HINT_ALIBI_REVERSED = "The slopes are in reverse order: the first head has the steepest slope, 2^(-8 / num_heads)."
+HINT_ALIBI_ONE_SLOPE = (
+    "Every head has the same slope: head h has its own m_h = 2^(-8 (h + 1) / num_heads), so that some "
+    "heads look far and others near."
+)
+HINT_ALIBI_SHAPE = "Return one (seq_len, seq_len) bias per head: shape (num_heads, seq_len, seq_len)."
 HINT_BATCH = (
     "Your function works on (seq, d) but not with leading axes such as (batch, heads, seq, d): index the "
     "last axis with x[..., :half] and let cos / sin of shape (seq, d/2) broadcast."
@@ -130,6 +153,27 @@ def _rope_variant(x: Tensor, positions: Tensor, mistake: str = "") -> Tensor:
     return _ref_apply_rotary(x, cos, sin, interleaved=mistake == "pairs")
 
 
+def _alibi_variant(seq_len: int, num_heads: int, mistake: str = "") -> Tensor:
+    """The ALiBi bias ``(num_heads, seq_len, seq_len)`` written with one plausible ``mistake``."""
+    h = torch.arange(num_heads, dtype=torch.float64)
+    exponent = {"slope_from_0": h, "reversed": num_heads - h, "one_slope": torch.ones_like(h)}.get(mistake, h + 1)
+    slopes = 2.0 ** (-8.0 * exponent / num_heads)
+    i = torch.arange(seq_len, dtype=torch.float64)
+    offset = i[:, None] - i[None, :]
+    dist = offset if mistake == "no_abs" else offset.abs()
+    bias = -slopes[:, None, None] * dist
+    return -bias if mistake == "sign" else bias
+
+
+_ALIBI_MISTAKES = {
+    "sign": HINT_ALIBI_SIGN,
+    "no_abs": HINT_ALIBI_NO_ABS,
+    "slope_from_0": HINT_ALIBI_SLOPE_FROM_0,
+    "reversed": HINT_ALIBI_REVERSED,
+    "one_slope": HINT_ALIBI_ONE_SLOPE,
+}
+
+
 _ROPE_MISTAKES = {
     "pairs": HINT_PAIRS,
     "direction": HINT_DIRECTION,
@@ -145,16 +189,29 @@ _ROPE_MISTAKES = {
 
 
 
+def _not_the_package(fn: Callable[..., Any], package_fn: Callable[..., Any], path: str) -> None:
+    """Refuse the package's own function passed as the answer (forbidden() catches calls inside fn)."""
+    if fn is package_fn:
+        raise ExerciseError(f"Write it yourself, without {path}: you passed the package's function itself.")
+
+
+_PACKAGE_TABLE = "tfmcourse.positional.sinusoidal_table"
+_PACKAGE_ROPE = ("tfmcourse.positional.apply_rotary", "tfmcourse.positional.rope_angles")
+
+
 # -------------------------------------------------------------------------------- checkers
 
 
+@checker
 def sinusoidal_table(fn: Callable[[int, int], Tensor]) -> None:
     """Check ``fn(max_len, d_model) -> (max_len, d_model)``, the sinusoidal table of Vaswani et al.:
     ``PE[pos, 2i] = sin(pos / 10000^(2i/d_model))``, ``PE[pos, 2i+1] = cos(pos / 10000^(2i/d_model))``."""
+    _not_the_package(fn, _ref_sinusoidal_table, _PACKAGE_TABLE)
     cases = [(6, 4), (50, 16), (3, 2)]
     for max_len, d_model in cases:
-        got = run(fn, max_len, d_model)
         want = _ref_sinusoidal_table(max_len, d_model, BASE, dtype=torch.float64)
+        with forbidden(fn, _PACKAGE_TABLE):
+            got = run(fn, max_len, d_model)
         if is_close(got, want):
             continue
         hint = _diagnose(got, _TABLE_MISTAKES, lambda m: _table_variant(max_len, d_model, m))
@@ -163,6 +220,7 @@ def sinusoidal_table(fn: Callable[[int, int], Tensor]) -> None:
     passed("sinusoidal_table", f"{len(cases)} cases")
 
 
+@checker
 def apply_rope(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     """Check ``fn(x, positions) -> x rotated``: ``x`` is ``(..., seq, d)``, ``positions`` ``(seq,)`` long;
     half-split pairs (dimension ``i`` with ``i + d/2``) turned counter-clockwise by
@@ -177,13 +235,14 @@ def apply_rope(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     ]
     for name, x, positions in cases:
         where = f"apply_rope on the case {name} (x {tuple(x.shape)}, positions {positions.tolist()})"
+        want = _rope_variant(x, positions)
         try:
-            got = run(fn, x, positions)
+            with forbidden(fn, *_PACKAGE_ROPE):
+                got = run(fn, x, positions)
         except ExerciseError as e:
-            if x.ndim > 2:
+            if x.ndim > 2 and "Write it yourself" not in str(e):
                 raise ExerciseError(f"{HINT_BATCH}\n  ({e})") from None
             raise
-        want = _rope_variant(x, positions)
         if is_close(got, want):
             continue
         hint = _diagnose(got, _ROPE_MISTAKES, lambda m: _rope_variant(x, positions, m))
@@ -194,7 +253,26 @@ def apply_rope(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
                       "10000^(-2i/d), and return cat(a cos - b sin, a sin + b cos).")
     # the property the chapter is about, as a last sanity check (it follows from the cases above)
     q, k = torch.randn(2, 1, 8, generator=g, dtype=torch.float64)
-    scores = [float((run(fn, q, torch.tensor([m])) * run(fn, k, torch.tensor([m - 3]))).sum()) for m in (3, 10, 50)]
+    with forbidden(fn, *_PACKAGE_ROPE):
+        scores = [float((run(fn, q, torch.tensor([m])) * run(fn, k, torch.tensor([m - 3]))).sum()) for m in (3, 10, 50)]
     if not (abs(scores[0] - scores[1]) < 1e-6 and abs(scores[0] - scores[2]) < 1e-6):
         raise ExerciseError("q . k after your rotation depends on the absolute positions, not only on their difference.")
     passed("apply_rope", f"{len(cases)} cases; q . k depends only on the relative position")
+
+
+@checker
+def alibi_bias(fn: Callable[[int, int], Tensor]) -> None:
+    """Check ``fn(seq_len, num_heads) -> (num_heads, seq_len, seq_len)``, the ALiBi bias (symmetric form):
+    ``bias[h, i, j] = -m_h * |i - j|`` with slopes ``m_h = 2^(-8 (h + 1) / num_heads)``, ``h = 0 .. num_heads-1``."""
+    cases = [(5, 4), (7, 8), (3, 2), (6, 1)]
+    for seq_len, num_heads in cases:
+        want = _alibi_variant(seq_len, num_heads)
+        got = run(fn, seq_len, num_heads)
+        if isinstance(got, Tensor) and is_close(got, want):
+            continue
+        hint = _diagnose(got, _ALIBI_MISTAKES, lambda m: _alibi_variant(seq_len, num_heads, m))
+        if not hint and isinstance(got, Tensor) and got.numel() == want.numel() and tuple(got.shape) != tuple(want.shape):
+            hint = HINT_ALIBI_SHAPE
+        _fail(got, want, f"alibi_bias({seq_len}, {num_heads})",
+              hint or "bias[h, i, j] = -m_h * |i - j| with m_h = 2^(-8 (h + 1) / num_heads).")
+    passed("alibi_bias", f"{len(cases)} cases")

@@ -92,6 +92,12 @@ HINT_CALLED_LAYER = (
     "exercise is to compute the pre-norm layer from its submodules, whatever layer.norm_first says: "
     "h = layer.norm1(x); x = x + layer.self_attn(h, h, h, mask=mask)[0]; x = x + layer.ff(layer.norm2(x))."
 )
+HINT_LAYER_SHORTCUT = (
+    "You called the layer itself (layer(x, mask), perhaps after setting layer.norm_first = True): the "
+    "exercise is to compute the pre-norm layer from its submodules, so the layer's own forward is "
+    "switched off here. h = layer.norm1(x); x = x + layer.self_attn(h, h, h, mask=mask)[0]; "
+    "x = x + layer.ff(layer.norm2(x))."
+)
 HINT_TUPLE = "Return only the output tensor (batch, seq, d_model), not a tuple."
 
 
@@ -243,6 +249,10 @@ def feed_forward(fn: Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor])
     passed("feed_forward", f"{len(cases)} cases, 2-D to 4-D inputs")
 
 
+def _refuse_forward(*args: Any, **kwargs: Any) -> Any:
+    raise ExerciseError(HINT_LAYER_SHORTCUT)
+
+
 def pre_norm_encoder_layer(fn: Callable[..., Tensor]) -> None:
     """Check ``fn(x, layer, mask=None) -> (batch, seq, d_model)``: a pre-norm encoder layer computed
     from ``layer``'s submodules, ``x = x + self_attn(norm1(x))`` then ``x = x + ff(norm2(x))``,
@@ -263,6 +273,7 @@ def pre_norm_encoder_layer(fn: Callable[..., Tensor]) -> None:
     for name, x, layer, mask in cases:
         where = f"on the case with {name} (x {tuple(x.shape)})"
         theirs = copy.deepcopy(layer)  # the learner cannot change the layer the reference uses
+        theirs.forward = _refuse_forward  # nor call it: setting norm_first = True and calling it is a shortcut
         got = run(fn, x, theirs) if mask is None else run(fn, x, theirs, mask=mask)
         with torch.no_grad():
             want = _layer_variant(x, layer, mask)
