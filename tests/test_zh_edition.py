@@ -117,20 +117,48 @@ def test_learner_copies_have_the_english_code(path):
         assert zh_code[1:] == en_code[1:]  # the setup cell aside
 
 
-def test_chinese_setup_cell_selects_chinese_hints():
-    source = zh_edition.zh_setup_source(ROOT)
-    namespace: dict = {}
-    env_before = dict(__import__("os").environ)
-    try:
-        exec(compile(source, "setup", "exec"), namespace)
-        from tfmcourse.exercises import i18n
+def test_chinese_setup_cell_selects_chinese_hints_and_a_cjk_font(monkeypatch):
+    import matplotlib
 
+    from tfmcourse.exercises import i18n
+    from tfmcourse.plot import cjk_font
+
+    monkeypatch.delenv(i18n.LANG_VARIABLE, raising=False)
+    with matplotlib.rc_context():
+        exec(compile(zh_edition.zh_setup_source(ROOT), "setup", "exec"), {})
         assert i18n.language() == "zh"
-    finally:
-        import os
+        if cjk_font():
+            assert matplotlib.rcParams["font.family"][-1] == cjk_font()
+    monkeypatch.delenv(i18n.LANG_VARIABLE)
 
-        os.environ.clear()
-        os.environ.update(env_before)
+
+def test_figures_draw_chinese_without_missing_glyphs():
+    import warnings
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from tfmcourse.plot import cjk_font, use_cjk_font
+
+    if cjk_font() is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk or fonts-wqy-zenhei; .ci/run does)")
+    with matplotlib.rc_context(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" is a UserWarning
+        assert use_cjk_font() == cjk_font()
+        fig, ax = plt.subplots()
+        ax.set_title("自注意力 self-attention")
+        ax.set_xlabel("位置编码 (positional encoding)")
+        ax.plot([0, 1], label="掩码 mask")
+        ax.legend()
+        fig.canvas.draw()
+        plt.close(fig)
+    with matplotlib.rc_context(), warnings.catch_warnings(record=True) as caught:  # the test can fail
+        warnings.simplefilter("always")
+        fig, ax = plt.subplots()
+        ax.set_title("自注意力")
+        fig.canvas.draw()
+        plt.close(fig)
+    assert any("missing from font" in str(w.message) for w in caught)
 
 
 def test_toc_lists_the_same_files_in_the_same_order():

@@ -18,7 +18,8 @@ Units with nothing to translate (the ``solution-start`` / ``solution-end`` cells
 
 - ``zh/book/<stem>.ipynb``: the English notebook (setup cell included, as ``book/`` has it) with every
   markdown cell replaced by its translation. Code cells are copied byte for byte; only the setup cell
-  adds one line, ``os.environ["TFMCOURSE_LANG"] = "zh"``, so that the checkers answer in Chinese;
+  adds two lines: ``os.environ["TFMCOURSE_LANG"] = "zh"``, so that the checkers answer in Chinese, and
+  ``use_cjk_font()`` (``tfmcourse.plot``), so that a figure with Chinese text shows no boxes;
 - ``zh/book/<stem>.md``: a translated ``.md`` page;
 - ``zh/exercises/<stem>.ipynb``: the Chinese learner copy (``build.learner_notebook``);
 - for a page that is not completely translated, a short Chinese page that says so and links to the
@@ -213,8 +214,11 @@ def pages(root: Path = ROOT) -> list[Page]:
 
 
 def zh_setup_source(root: Path = ROOT) -> str:
-    """The setup cell of the Chinese notebooks: the English one plus the line that selects Chinese hints."""
-    return build.setup_cell_source(root) + "\n\nimport os\n\n" + LANG_LINE
+    """The setup cell of the Chinese notebooks: the English one plus the lines that select Chinese hints
+    and a font with Chinese glyphs for figures."""
+    return (build.setup_cell_source(root) + "\n\nimport os\n\n" + LANG_LINE + "\n\n"
+            "from tfmcourse.plot import use_cjk_font\n\n"
+            "_ = use_cjk_font()  # 图中的中文用系统里的 CJK 字体（Noto Sans CJK、文泉驿正黑……）显示，不会变成方框")
 
 
 def zh_notebook(page: Page) -> nbformat.NotebookNode:
