@@ -124,7 +124,7 @@ def hint_constants(module) -> dict[str, str]:
 
 
 def test_there_are_translated_checker_modules():
-    assert {"ch11", "ch12", "ch14"} <= set(TRANSLATED)
+    assert {"ch00", "ch11", "ch12", "ch14"} <= set(TRANSLATED)
     assert "common" in i18n.tables()
 
 
@@ -173,6 +173,7 @@ def test_common_messages_come_out_in_chinese():
 
 # The mutants of each translated module's own tests, and the checker they go to.
 MUTANT_LISTS = {
+    "ch00": {},  # its mutants are parametrized in tests/test_exercises_ch00.py: test_ch00_mutants_fail_in_chinese
     "ch11": {"ATTENTION_MUTANTS": "masked_self_attention", "MASKING_MUTANTS": "bert_masking",
              "CLS_MUTANTS": "cls_classifier"},
     "ch12": {"PATCHIFY_MUTANTS": "patchify", "CLS_MUTANTS": "cls_and_positions", "FORWARD_MUTANTS": "vit_forward"},
@@ -220,3 +221,15 @@ def test_stubs_fail_in_chinese(name, monkeypatch):
     for checker in _module(name).__all__:
         with pytest.raises(ExerciseError, match="还没有实现"):
             getattr(_module(name), checker)(stub)
+
+
+@pytest.mark.parametrize("name", ["naive", "global_max", "global_max_nan_to_zero", "wrong_axis", "no_divide",
+                                  "divide_by_max", "log_softmax_only", "returns_list"])
+def test_ch00_mutants_fail_in_chinese(name, monkeypatch):
+    sys.path.insert(0, str(ROOT / "tests"))
+    mutant = getattr(importlib.import_module("test_exercises_ch00"), name)
+    monkeypatch.setenv(i18n.LANG_VARIABLE, "zh")
+    with pytest.raises(ExerciseError) as caught:
+        _module("ch00").softmax(mutant)
+    message = str(caught.value)
+    assert CJK.search(message) and not english_left(message), message
