@@ -2,7 +2,7 @@
 
 HINTS = {
     "The values are normalised along the wrong axis: each row along the LAST axis (dim=-1) should sum to 1.":
-        "归一化用错了维度：沿**最后一个**维度（dim=-1）的每一行之和应为 1。",
+        "归一化用错了维度：沿“最后一个”维度（dim=-1）的每一行之和应为 1。",
     "You exponentiated but did not divide by the sum: the outputs must sum to 1.":
         "你做了指数运算，但没有除以总和：输出之和必须为 1。",
     "softmax([1000, 999, 998]) gave inf or NaN: exp(1000) overflows. Subtract the maximum of each row "
