@@ -173,7 +173,8 @@ def test_common_messages_come_out_in_chinese():
 
 # The mutants of each translated module's own tests, and the checker they go to.
 MUTANT_LISTS = {
-    "ch00": {},  # its mutants are parametrized in tests/test_exercises_ch00.py: test_ch00_mutants_fail_in_chinese
+    "ch00": {},
+    "ch02": {},  # its mutants are parametrized in tests/test_exercises_ch02.py: test_ch02_mutants_fail_in_chinese  # its mutants are parametrized in tests/test_exercises_ch00.py: test_ch00_mutants_fail_in_chinese
     "ch11": {"ATTENTION_MUTANTS": "masked_self_attention", "MASKING_MUTANTS": "bert_masking",
              "CLS_MUTANTS": "cls_classifier"},
     "ch12": {"PATCHIFY_MUTANTS": "patchify", "CLS_MUTANTS": "cls_and_positions", "FORWARD_MUTANTS": "vit_forward"},
@@ -233,3 +234,30 @@ def test_ch00_mutants_fail_in_chinese(name, monkeypatch):
         _module("ch00").softmax(mutant)
     message = str(caught.value)
     assert CJK.search(message) and not english_left(message), message
+
+
+def _ch02_mutants():
+    sys.path.insert(0, str(ROOT / "tests"))
+    tests = importlib.import_module("test_exercises_ch02")
+    prefixes = {"scores_": "attention_scores", "softmax_": "masked_softmax", "masked_softmax_": "masked_softmax",
+                "attention_": "attention", "additive_": "additive_attention"}
+    params = []
+    for name, fn in vars(tests).items():
+        if not callable(fn) or name.startswith(("test_", "ref_")):
+            continue
+        prefix = max((p for p in prefixes if name.startswith(p)), key=len, default=None)
+        if prefix:
+            params.append(pytest.param(prefixes[prefix], fn, id=name))
+    return params
+
+
+@pytest.mark.parametrize("checker, mutant", _ch02_mutants())
+def test_ch02_mutants_fail_in_chinese(checker, mutant, monkeypatch):
+    """Every wrong version in tests/test_exercises_ch02.py gets its hint in Chinese (the right ones pass)."""
+    monkeypatch.setenv(i18n.LANG_VARIABLE, "zh")
+    try:
+        getattr(_module("ch02"), checker)(mutant)
+    except ExerciseError as caught:
+        message = str(caught)
+        ours = message.split("抛出了")[0]
+        assert CJK.search(message) and not english_left(ours), message

@@ -35,6 +35,7 @@ LANG_VARIABLE = "TFMCOURSE_LANG"
 LANGUAGES = ("en", "zh")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _SPACE_AFTER_CJK_PUNCTUATION = re.compile(r"([。，：；！？）])[ ]+")
+_ASCII_STOP_AFTER_CJK = re.compile(r"(?<=[\u4e00-\u9fff。，：；！？）”])([.:]) ")
 
 
 def language() -> str:
@@ -61,7 +62,8 @@ def compile_template(english: str, chinese: str) -> tuple[re.Pattern[str], Calla
     regex = ""
     for i, part in enumerate(parts):
         if i % 2:
-            regex += f"(?P<{part}>.+?)"
+            # any text, with parentheses balanced: {v} in "v {v})" takes all of "(2, 5, 6)", not "(2, 5, 6"
+            regex += f"(?P<{part}>(?:[^()]|\\([^()]*\\))+?)"
         else:
             regex += re.escape(part)
     if english.endswith(".") and len(parts) > 1:
@@ -99,4 +101,6 @@ def translate(message: str, lang: str | None = None) -> str:
     for pattern, write in _compiled():
         message = pattern.sub(write, message)
     # Chinese puts no space after its full-width punctuation: "不正确。 分数" -> "不正确。分数"
+    # and a sentence a table ended in Chinese ends with a Chinese stop: "）. 返回" -> "）。返回"
+    message = _ASCII_STOP_AFTER_CJK.sub(lambda m: "。" if m.group(1) == "." else "：", message)
     return _SPACE_AFTER_CJK_PUNCTUATION.sub(r"\1", message)
