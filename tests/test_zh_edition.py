@@ -302,3 +302,34 @@ def test_links_point_at_the_page_the_chinese_edition_has():
     text = "见[第 1 章](01_why_transformers.ipynb#sec-lstm)、[第 11 章](11_bert.ipynb#ex-ch11)、[术语](glossary.md)、[x](https://a.b/c.ipynb)"
     assert zh_edition.retarget_links(text, suffixes) == (
         "见[第 1 章](01_why_transformers.md)、[第 11 章](11_bert.ipynb#ex-ch11)、[术语](glossary.md)、[x](https://a.b/c.ipynb)")
+
+
+def test_the_chinese_build_takes_the_english_outputs(tmp_root):
+    """`make book-zh` executes nothing: `zh_edition.py outputs` puts the English outputs in the zh cache."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    for path, text in zh_edition.render(tmp_root).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    executed = _page(tmp_root).english_notebook()
+    for i, cell in enumerate(c for c in executed.cells if c.cell_type == "code"):
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"output {i}\n")]
+    english_cache = get_cache(tmp_root / "_build" / ".jupyter_cache")
+    english_cache.cache_notebook_bundle(CacheBundleIn(executed, "book/11_bert.ipynb"), check_validity=False)
+
+    assert zh_edition.copy_outputs(tmp_root) == 0
+    zh_nb = nbformat.read(tmp_root / "zh" / "book" / "11_bert.ipynb", as_version=4)
+    _, merged = get_cache(tmp_root / "_build" / "zh" / "_build" / ".jupyter_cache").merge_match_into_notebook(zh_nb)
+    outputs = [c.outputs for c in merged.cells if c.cell_type == "code"]
+    assert outputs == [c.outputs for c in executed.cells if c.cell_type == "code"]
+    assert merged.cells[1].source == zh_nb.cells[1].source  # the Chinese text, the English outputs
+    assert CJK.search("".join(c.source for c in merged.cells if c.cell_type == "markdown"))
+
+
+def test_outputs_fail_when_the_english_was_not_executed(tmp_root, capsys):
+    for path, text in zh_edition.render(tmp_root).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert zh_edition.copy_outputs(tmp_root) == 1
+    assert "11_bert.ipynb" in capsys.readouterr().err

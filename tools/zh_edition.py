@@ -438,7 +438,7 @@ def dump_entry(key: str, source: str, zh: str) -> str:
 def copy_outputs(root: Path = ROOT) -> int:
     """Put the executed English outputs into the Chinese build's cache, one notebook at a time."""
     from jupyter_cache import get_cache
-    from jupyter_cache.cache.main import NbBundleIn
+    from jupyter_cache.base import CacheBundleIn
 
     english_cache = get_cache(root / "_build" / ".jupyter_cache")
     zh_cache = get_cache(root / "_build" / ZH / "_build" / ".jupyter_cache")
@@ -462,7 +462,7 @@ def copy_outputs(root: Path = ROOT) -> int:
                 zh_cell.outputs = copy.deepcopy(en_cell.outputs)
                 zh_cell.execution_count = en_cell.get("execution_count")
         zh_nb.metadata = copy.deepcopy(executed.metadata) | {"tfmcourse": zh_nb.metadata.get("tfmcourse", {})}
-        zh_cache.cache_notebook_bundle(NbBundleIn(zh_nb, str(zh_path.resolve())), check_validity=False, overwrite=True)
+        zh_cache.cache_notebook_bundle(CacheBundleIn(zh_nb, str(zh_path.resolve())), check_validity=False, overwrite=True)
         zh_cache.merge_match_into_notebook(nbformat.read(zh_path, as_version=4))  # KeyError if it would not match
         count += 1
     if missing:
