@@ -333,3 +333,11 @@ def test_outputs_fail_when_the_english_was_not_executed(tmp_root, capsys):
         path.write_text(text, encoding="utf-8")
     assert zh_edition.copy_outputs(tmp_root) == 1
     assert "11_bert.ipynb" in capsys.readouterr().err
+
+
+def test_line_breaks_between_chinese_characters_are_joined():
+    text = ("本章从最小的例子开始，\n并检验每一步：\n\n- 第一项，\n  接着写。\n- 第二项\n\n```python\n# 中文，\n# 注释\n```\n"
+            "```{glossary}\n自注意力 (self-attention)\n  定义。\n多头注意力\n  定义。\n```\nEnglish line\n继续")
+    assert zh_edition.join_cjk_lines(text) == (
+        "本章从最小的例子开始，并检验每一步：\n\n- 第一项，接着写。\n- 第二项\n\n```python\n# 中文，\n# 注释\n```\n"
+        "```{glossary}\n自注意力 (self-attention)\n  定义。\n多头注意力\n  定义。\n```\nEnglish line\n继续")

@@ -262,6 +262,36 @@ def placeholder(page: Page) -> str:
     )
 
 
+_CJK_END = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’]$")
+_CJK_START = re.compile(r"^[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’]")
+
+
+def join_cjk_lines(text: str) -> str:
+    """Join the lines of a paragraph where a line break falls between two Chinese characters.
+
+    Markdown turns a line break inside a paragraph into a space, which Latin text needs and Chinese does not:
+    "搭起来，\n并检验" would show as "搭起来， 并检验". Code (```` ``` ```` fences, ``$$`` blocks) is left
+    alone, and so is a line that starts a list item, a table row or a heading, or that is indented less
+    than the line before (a new glossary term, the end of a list item)."""
+    out: list[str] = []
+    code = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("```") or stripped == "$$":
+            code = not code if stripped in ("```", "$$") or not code else code
+            out.append(line)
+            continue
+        indent = len(line) - len(line.lstrip())
+        previous = out[-1] if out else ""
+        if (not code and previous.strip() and _CJK_END.search(previous) and _CJK_START.search(stripped)
+                and indent >= len(previous) - len(previous.lstrip())
+                and not re.match(r"([-*+]|\d+\.|\||#+|:::)\s", stripped)):
+            out[-1] = previous + stripped
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 _LINK = re.compile(r"\]\((?P<stem>[\w-]+)\.(?:ipynb|md)(?P<anchor>#[^)\s]*)?\)")
 
 
@@ -292,14 +322,14 @@ def render(root: Path = ROOT) -> dict[Path, str]:
             nb = zh_notebook(page)
             for cell in nb.cells:
                 if cell.cell_type == "markdown":
-                    cell.source = retarget_links(cell.source, suffixes)
+                    cell.source = join_cjk_lines(retarget_links(cell.source, suffixes))
             files[book / f"{page.stem}.ipynb"] = nbformat.writes(nb) + "\n"
             if build.has_exercise(nb):
                 files[root / ZH / "exercises" / page.path.name] = nbformat.writes(zh_learner_notebook(nb)) + "\n"
         else:
             blocks = md_blocks(page.path.read_text(encoding="utf-8"))
             text = "\n\n".join(page.zh_text(k) if needs_translation(b) else b for k, b in blocks)
-            files[book / f"{page.stem}.md"] = retarget_links(text, suffixes) + "\n"
+            files[book / f"{page.stem}.md"] = join_cjk_lines(retarget_links(text, suffixes)) + "\n"
     return files
 
 
