@@ -12,6 +12,7 @@ Every function takes an optional matplotlib ``ax`` to draw into (a new figure is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,8 @@ __all__ = [
     "attention_figure",
     "load_results",
     "SCHEMA",
+    "cjk_font",
+    "use_cjk_font",
 ]
 
 #: The format tag of the benchmark results (``tfmcourse.bench``).
@@ -222,3 +225,61 @@ def load_results(folder: str | Path, device_type: str | None = "cuda") -> list[d
             data["path"] = str(path)
             results.append(data)
     return sorted(results, key=lambda r: r["date"])
+
+
+# Fonts with Chinese glyphs, in order of preference: Noto Sans CJK (Debian fonts-noto-cjk), WenQuanYi Zen
+# Hei (fonts-wqy-zenhei, which .ci/run installs), then those of macOS and Windows.
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "PingFang SC",
+    "Heiti SC",
+    "Microsoft YaHei",
+    "SimHei",
+)
+CJK_FONT_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+)
+
+
+def cjk_font() -> str | None:
+    """The name of an installed font that has Chinese glyphs, or ``None``.
+
+    Looks in matplotlib's font list, then for the files of the Debian packages ``fonts-noto-cjk`` and
+    ``fonts-wqy-zenhei`` (matplotlib's font cache may predate their installation: they are then added).
+    """
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    found = next((name for name in CJK_FONTS if name in known), None)
+    if found:
+        return found
+    for path in CJK_FONT_FILES:
+        try:
+            font_manager.fontManager.addfont(path)
+        except (OSError, RuntimeError):
+            continue
+        # WenQuanYi has one weight, "Medium" (500): let it be the normal one, or every lookup logs
+        # "findfont: Failed to find font weight normal" (into the book's outputs)
+        ttf = font_manager.fontManager.ttflist
+        ttf[:] = [dataclasses.replace(e, weight=400) if e.fname == path else e for e in ttf]
+        return font_manager.FontProperties(fname=path).get_name()
+    return None
+
+
+def use_cjk_font() -> str | None:
+    """Let matplotlib draw Chinese text (titles, labels, legends), so that no glyph renders as a box.
+
+    Appends the font of :func:`cjk_font` to ``font.family``: Latin letters, digits and math keep the
+    default font, and matplotlib (3.6 or newer) falls back to the CJK font for each character the
+    default one lacks. Returns the font's name, or ``None`` (and changes nothing) when no CJK font is
+    installed: ``apt-get install fonts-noto-cjk`` or ``fonts-wqy-zenhei``.
+    """
+    name = cjk_font()
+    if name is not None:
+        family = [f for f in plt.rcParams["font.family"] if f != name]
+        plt.rcParams["font.family"] = family + [name]
+    return name

@@ -8,6 +8,8 @@
   kept once.
 - **Two Colab buttons.** The launch menu of a chapter opens either the full chapter (``book/``) or its
   learner copy (``exercises/``, solutions removed), when the chapter has one.
+- **中文 / English.** Every page links to the same page in the other edition: the English site is
+  ``_build/html/``, the Chinese one (``zh/``, built with ``language: zh_CN``) ``_build/html/zh/``.
 """
 
 from __future__ import annotations
@@ -103,10 +105,31 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, contex
     scripts[:] = unique
 
 
+def edition_link(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Put a link to the same page of the other edition at the top of every page's body.
+
+    The English page ``book/x.html`` has ``zh/book/x.html`` as its Chinese twin (``make book`` copies the
+    Chinese site there), and the other way round. A ``div`` (not a ``p``): the page still opens with its
+    title."""
+    if "body" not in context:  # search, genindex: no article
+        return
+    up = "../" * pagename.count("/")
+    if str(app.config.language or "en").lower().startswith("zh"):
+        href, text, lang, title = f"{up}../{pagename}.html", "English", "en", "Read this page in English"
+    else:
+        href, text, lang, title = f"{up}zh/{pagename}.html", "中文", "zh-CN", "阅读本页的中文版"
+    context["body"] = (
+        f'<div class="tfm-edition" style="float: right; margin-left: 1em; font-size: 0.9em">'
+        f'<a class="tfm-edition-link" href="{href}" hreflang="{lang}" lang="{lang}" title="{title}">'
+        f'<i class="fas fa-language"></i> {text}</a></div>\n' + context["body"]
+    )
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", check_mathjax_path)
     app.connect("build-finished", copy_mathjax)
     # after sphinx-book-theme's add_launch_buttons (priority 501)
     app.connect("html-page-context", learner_copy_button, priority=600)
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    app.connect("html-page-context", edition_link)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -18,12 +18,18 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
+from tfmcourse.exercises.i18n import translate
+
 __all__ = ["ExerciseError", "run", "expect_shape", "expect_close", "passed", "is_close", "diagnose", "fail",
            "checker", "forbidden"]
 
 
 class ExerciseError(AssertionError):
-    """Raised by a checker when the learner's function is wrong; the message is the hint."""
+    """Raised by a checker when the learner's function is wrong; the message is the hint (in Chinese
+    with ``TFMCOURSE_LANG=zh``, where the checker module is translated: see :mod:`.i18n`)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(translate(a) if isinstance(a, str) else a for a in args))
 
 
 def checker(check: Callable[..., Any]) -> Callable[..., Any]:
@@ -193,8 +199,9 @@ def expect_close(got: torch.Tensor, want: torch.Tensor, what: str, hint: str = "
 
 
 def passed(name: str, detail: str = "") -> None:
-    """Print the one success line of a checker."""
-    print(f"✔ {name}: correct{' (' + detail + ')' if detail else ''}.")
+    """Print the one success line of a checker (in Chinese with ``TFMCOURSE_LANG=zh``)."""
+    detail = translate(detail)
+    print(translate(f"✔ {name}: correct{' (' + detail + ')' if detail else ''}."))
 
 
 def is_close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
