@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -89,6 +94,31 @@ def test_bpe_round_trip_compression_and_determinism(corpus):
     assert again.to_str() == tok.to_str()
     with pytest.raises(ValueError, match="vocab_size"):
         train_bpe([sample], vocab_size=100)
+
+
+_BPE_IN_A_NEW_PROCESS = """
+import hashlib
+from tfmcourse.data.corpus import pydoc_splits, train_bpe
+train, _, test = pydoc_splits()
+tok = train_bpe([train], vocab_size=512)
+print(hashlib.sha256(tok.to_str().encode()).hexdigest(), len(tok.encode(test).ids))
+"""
+
+
+def test_bpe_training_is_the_same_in_separate_processes():
+    # Chapter 9 trains its tokenizer in every run; a seed's numbers must not depend on the process. Another
+    # hash seed and thread count change Python's and the tokenizers library's hash-map orders (the source of
+    # tokenizers' known non-determinism with continuing-subword prefixes, which train_bpe does not use).
+    outputs = []
+    for hash_seed, threads in (("1", "1"), ("2", "2")):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed, RAYON_NUM_THREADS=threads)
+        run = subprocess.run([sys.executable, "-c", _BPE_IN_A_NEW_PROCESS], env=env, capture_output=True,
+                             text=True, timeout=300, check=True)
+        outputs.append(run.stdout.strip())
+    assert outputs[0] == outputs[1], outputs
+    train, _, _ = pydoc_splits()
+    digest = hashlib.sha256(train_bpe([train], vocab_size=512).to_str().encode()).hexdigest()
+    assert outputs[0].split()[0] == digest  # and the same as in this process
 
 
 def test_random_windows():
