@@ -12,25 +12,33 @@ from einops import rearrange
 
 from tfmcourse.exercises import ExerciseError
 from tfmcourse.exercises import ch09 as check
+from tfmcourse.sampling import filter_logits as imported_filter_logits
 
 # ----------------------------------------------------------------------------- references
 
 
-def _attn(x, w_qkv, w_o, num_heads, *, mask="tril", scale=None, axis=-1, out=True, split="qkv", heads="hd"):
+def _attn(x, w_qkv, w_o, num_heads, *, mask="tril", scale=None, axis=-1, out=True, split="qkv", heads="hd",
+          merge="rearrange", split_heads="rearrange"):
     b, s, d = x.shape
     qkv = x @ w_qkv
     if split == "qkv":
         q, k, v = qkv.split(d, dim=-1)
     elif split == "chunk_wrong_axis":
         q, k, v = rearrange(qkv, "b s (d three) -> three b s d", three=3)
-    pat = "b s (h d) -> b h s d" if heads == "hd" else "b s (d h) -> b h s d"
-    q, k, v = (rearrange(t, pat, h=num_heads) for t in (q, k, v))
+    if split_heads == "reshape":  # the mistake: no transpose when splitting
+        q, k, v = (t.reshape(b, num_heads, s, d // num_heads) for t in (q, k, v))
+    else:
+        pat = "b s (h d) -> b h s d" if heads == "hd" else "b s (d h) -> b h s d"
+        q, k, v = (rearrange(t, pat, h=num_heads) for t in (q, k, v))
     d_head = d // num_heads
     scores = q @ k.transpose(-2, -1) / (math.sqrt(d_head) if scale is None else scale(d, d_head))
     ones = torch.ones(s, s, dtype=torch.bool)
     m = {"tril": ones.tril(), "none": ones, "triu": ones.triu(1), "strict": ones.tril(-1)}[mask]
     weights = torch.softmax(scores.masked_fill(~m, float("-inf")), dim=axis)
-    o = rearrange(weights @ v, "b h s d -> b s (h d)" if heads == "hd" else "b h s d -> b s (d h)")
+    if merge == "reshape":  # the mistake: no transpose back before merging
+        o = (weights @ v).reshape(b, s, d)
+    else:
+        o = rearrange(weights @ v, "b h s d -> b s (h d)" if heads == "hd" else "b h s d -> b s (d h)")
     return o @ w_o if out else o
 
 
@@ -78,13 +86,15 @@ def test_stub_fails(checker):
 
 
 def test_other_correct_solutions_pass(capsys):
-    """Solutions written with torch's fused attention, sort instead of topk, or a mask work too."""
+    """Solutions written with einsum and a where-mask, sort instead of topk, or sdpa in the cache step work too."""
 
-    def sdpa_attention(x, w_qkv, w_o, num_heads):
+    def einsum_attention(x, w_qkv, w_o, num_heads):
         b, s, d = x.shape
-        q, k, v = (t.view(b, s, num_heads, -1).transpose(1, 2) for t in (x @ w_qkv).chunk(3, dim=-1))
-        o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return o.transpose(1, 2).reshape(b, s, d) @ w_o
+        q, k, v = (t.view(b, s, num_heads, -1) for t in (x @ w_qkv).chunk(3, dim=-1))
+        scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(d // num_heads)
+        keep = torch.arange(s)[:, None] >= torch.arange(s)[None, :]
+        weights = torch.where(keep, scores, torch.tensor(float("-inf"), dtype=x.dtype)).softmax(-1)
+        return torch.einsum("bhqk,bkhd->bqhd", weights, v).reshape(b, s, d) @ w_o
 
     def sorted_top_k(logits, k):
         kth = logits.sort(dim=-1, descending=True).values[:, k - 1 : k]
@@ -98,16 +108,72 @@ def test_other_correct_solutions_pass(capsys):
         mask = torch.ones(1, t, dtype=torch.bool).tril(diagonal=t - 1)  # bottom-right aligned: all True
         return F.scaled_dot_product_attention(x_new @ w_q, cache["k"], cache["v"], attn_mask=mask)
 
-    check.causal_self_attention(sdpa_attention)
+    check.causal_self_attention(einsum_attention)
     check.top_k_logits(sorted_top_k)
     check.attention_step(masked_step)
     assert capsys.readouterr().out.count("✔") == 3
 
 
-def test_the_package_sampler_is_a_correct_top_k():
-    from tfmcourse.sampling import filter_logits
+# ------------------------------------------------------------------ shortcuts that used to pass
 
-    check.top_k_logits(lambda logits, k: filter_logits(logits, top_k=k))
+
+def sdpa_attention(x, w_qkv, w_o, num_heads):
+    """Delegates the exercise to torch's fused attention (passed before the checker forbade it)."""
+    b, s, d = x.shape
+    q, k, v = (t.view(b, s, num_heads, -1).transpose(1, 2) for t in (x @ w_qkv).chunk(3, dim=-1))
+    o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    return o.transpose(1, 2).reshape(b, s, d) @ w_o
+
+
+def sdpa_imported_attention(x, w_qkv, w_o, num_heads):
+    from torch.nn.functional import scaled_dot_product_attention
+
+    b, s, d = x.shape
+    q, k, v = (t.view(b, s, num_heads, -1).transpose(1, 2) for t in (x @ w_qkv).chunk(3, dim=-1))
+    return scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(b, s, d) @ w_o
+
+
+def package_attention(x, w_qkv, w_o, num_heads):
+    from tfmcourse.attention import causal_mask, scaled_dot_product_attention
+
+    b, s, d = x.shape
+    q, k, v = (t.view(b, s, num_heads, -1).transpose(1, 2) for t in (x @ w_qkv).chunk(3, dim=-1))
+    out = scaled_dot_product_attention(q, k, v, mask=causal_mask(s))
+    out = out[0] if isinstance(out, tuple) else out
+    return out.transpose(1, 2).reshape(b, s, d) @ w_o
+
+
+@pytest.mark.parametrize("fn", [sdpa_attention, sdpa_imported_attention, package_attention])
+def test_delegating_the_attention_fails(fn):
+    with pytest.raises(ExerciseError, match="Write it yourself, without"):
+        check.causal_self_attention(fn)
+    # and the built-ins work again afterwards
+    x = torch.randn(1, 3, 4, dtype=torch.float64)
+    torch.testing.assert_close(sdpa_attention(x, torch.eye(4, 12, dtype=torch.float64), torch.eye(4, dtype=torch.float64), 2),
+                               ref_causal_self_attention(x, torch.eye(4, 12, dtype=torch.float64), torch.eye(4, dtype=torch.float64), 2))
+
+
+def top_k_by_imported_filter(logits, k):
+    return imported_filter_logits(logits, top_k=k)
+
+
+def test_delegating_top_k_to_the_package_sampler_fails():
+    from tfmcourse import sampling
+
+    with pytest.raises(ExerciseError, match="Write it yourself, without tfmcourse.sampling.filter_logits"):
+        check.top_k_logits(lambda logits, k: sampling.filter_logits(logits, top_k=k))
+    with pytest.raises(ExerciseError, match="Write it yourself"):
+        check.top_k_logits(top_k_by_imported_filter)  # the name imported into the learner's namespace
+    assert torch.isinf(sampling.filter_logits(torch.tensor([[1.0, 2.0, 3.0]]), top_k=1)).sum() == 2  # restored
+
+
+def test_checkers_leave_the_random_state_alone():
+    for checker, fn in CHECKERS:
+        torch.manual_seed(7)
+        checker(fn)
+        a = torch.rand(3)
+        torch.manual_seed(7)
+        assert torch.equal(a, torch.rand(3)), checker.__name__
 
 
 # ------------------------------------------------------------------------------------ mutants
@@ -129,6 +195,8 @@ ATTENTION_MUTANTS = {
     "heads_interleaved": (_m(heads="dh"), "interleaved features"),
     "one_head": (lambda x, w_qkv, w_o, h: _attn(x, w_qkv, w_o, 1), "single-head"),
     "returns_tuple": (lambda *a: (ref_causal_self_attention(*a), None), "only the output"),
+    "merge_without_transpose": (lambda x, w_qkv, w_o, h: _attn(x, w_qkv, w_o, h, merge="reshape"), "without moving the head axis back"),
+    "split_without_transpose": (lambda x, w_qkv, w_o, h: _attn(x, w_qkv, w_o, h, split_heads="reshape"), "split without a transpose"),
 }
 
 
@@ -157,6 +225,11 @@ TOPK_MUTANTS = {
     "axis": (lambda l, k: l.masked_fill(l < l.topk(min(k, l.shape[0]), 0).values[-1:], float("-inf")), "wrong axis"),
     "probabilities": (lambda l, k: torch.softmax(ref_top_k_logits(l, k), -1), "probabilities"),
     "nothing_removed": (lambda l, k: l.clone(), "Nothing was removed"),
+    "fill_minus_1e9": (lambda l, k: l.masked_fill(l < l.topk(k, -1).values[:, -1:], -1e9), "large negative number"),
+    "fill_finfo_min": (lambda l, k: l.masked_fill(l < l.topk(k, -1).values[:, -1:], torch.finfo(l.dtype).min), "large negative number"),
+    "integer_mask": (lambda l, k: (l >= l.topk(k, -1).values[:, -1:]).long(), "integer or boolean"),
+    "integer_logits": (lambda l, k: ref_top_k_logits(l, k).nan_to_num().long(), "integer or boolean"),
+    "boolean_mask": (lambda l, k: l >= l.topk(k, -1).values[:, -1:], "integer or boolean"),
 }
 
 
@@ -186,6 +259,8 @@ def _step(mistake):
             cache["k"], cache["v"] = k_all, v_all
         if mistake == "self_only":
             k_all, v_all = k, v
+        if mistake == "excludes_new" and k_all.shape[1] > 1:  # attends over the earlier positions only
+            k_all, v_all = k_all[:, :-1], v_all[:, :-1]
         scale = 1.0 if mistake == "no_scale" else 1 / math.sqrt(q.shape[-1])
         scores = q @ k_all.transpose(1, 2) * scale
         if mistake == "top_left_mask":
@@ -205,6 +280,7 @@ STEP_MUTANTS = {
     "no_scale": "not scaled",
     "top_left_mask": "bottom-right",
     "self_only": "only to itself",
+    "excludes_new": "does not attend to itself",
 }
 
 

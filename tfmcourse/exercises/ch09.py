@@ -20,7 +20,7 @@ import torch
 from einops import rearrange
 from torch import Tensor
 
-from tfmcourse.exercises import ExerciseError, expect_close, is_close, passed, run
+from tfmcourse.exercises import ExerciseError, checker, expect_close, forbidden, is_close, passed, run
 from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
 
 __all__ = ["causal_self_attention", "top_k_logits", "attention_step"]
@@ -52,6 +52,16 @@ HINT_HEADS_DH = (
     "so that head i uses features i*d_head .. (i+1)*d_head - 1."
 )
 HINT_ONE_HEAD = "Your answer is single-head attention: split q, k and v into num_heads heads and merge them afterwards."
+HINT_MERGE_NO_TRANSPOSE = (
+    "The heads are merged without moving the head axis back: the output of the heads is "
+    "(batch, heads, seq, d_head), and reshaping it straight to (batch, seq, d_model) mixes positions and "
+    "heads. Transpose to (batch, seq, heads, d_head) first, or use rearrange(o, 'b h s d -> b s (h d)')."
+)
+HINT_SPLIT_NO_TRANSPOSE = (
+    "The heads are split without a transpose: reshaping (batch, seq, d_model) straight to "
+    "(batch, heads, seq, d_head) mixes positions and heads. Reshape to (batch, seq, heads, d_head) and "
+    "then swap the two middle axes, or use rearrange(t, 'b s (h d) -> b h s d', h=num_heads)."
+)
 
 HINT_TOPK_SMALLEST = "You kept the k *smallest* logits: top-k keeps the k largest (torch.topk(..., largest=True))."
 HINT_TOPK_PLUS_ONE = (
@@ -67,6 +77,18 @@ HINT_TOPK_ZERO = (
 )
 HINT_TOPK_AXIS = "The top k are taken over the wrong axis: each row (one batch element) keeps its own k largest, dim=-1."
 HINT_TOPK_PROBS = "You returned probabilities: return the logits, unchanged for the k kept tokens and -inf elsewhere."
+HINT_TOPK_BIG_NEGATIVE = (
+    "The removed tokens are set to a large negative number instead of float('-inf'). The softmax of "
+    "it is 0 here, but it is still a finite logit: code downstream that asks which tokens are left "
+    "(torch.isfinite, top-p after top-k) counts it as kept, and in float16 it is not even representable. "
+    "Set them to float('-inf')."
+)
+HINT_TOPK_INTEGER = (
+    "Your function returns an integer or boolean tensor ({dtype}): return the logits themselves, a "
+    "floating-point tensor like the input, unchanged for the k kept tokens and float('-inf') elsewhere "
+    "(an integer tensor cannot hold -inf; to build the answer, use logits.masked_fill(...) or torch.where)."
+)
+HINT_TOPK_NOTHING_REMOVED = "Nothing was removed: set the logits outside the top k to float('-inf')."
 
 HINT_STEP_NOT_STORED = (
     "The cache is not updated: after the step, cache['k'] and cache['v'] must hold the keys and values "
@@ -90,6 +112,11 @@ HINT_STEP_FIRST_ONLY = (
     "The new token attends only to the first position: a (1, t+1) causal mask is aligned bottom-right "
     "(the new token is the *last* position and sees everything). With a cache no mask is needed."
 )
+HINT_STEP_EXCLUDES_NEW = (
+    "The new token does not attend to itself: its query sees only the keys and values of the earlier "
+    "positions. Append the new key and value to the cache first, then attend over all of them (position "
+    "t sees the keys 0..t, itself included)."
+)
 HINT_STEP_SELF_ONLY = (
     "The new token attends only to itself: attend over all the cached keys and values plus the new ones."
 )
@@ -104,6 +131,40 @@ def _gen(seed: int) -> torch.Generator:
 
 def _randn(*shape: int, g: torch.Generator, scale: float = 1.0) -> Tensor:
     return torch.randn(*shape, generator=g, dtype=torch.float64) * scale
+
+
+def _existing(*paths: str) -> list[str]:
+    """The dotted names among ``paths`` that resolve, plus the defining module's name of each function
+    (so that a function the package moved, and re-exports at its old path, is forbidden in both places)."""
+    import importlib
+
+    found: list[str] = []
+    for path in paths:
+        module_name, _, attr = path.rpartition(".")
+        try:
+            obj = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError):
+            continue
+        found.append(path)
+        home = getattr(obj, "__module__", None)
+        if isinstance(home, str) and home != module_name and f"{home}.{attr}" not in found:
+            try:
+                if getattr(importlib.import_module(home), attr, None) is obj:
+                    found.append(f"{home}.{attr}")
+            except ImportError:
+                pass
+    return list(dict.fromkeys(found))
+
+
+#: What the causal-attention exercise builds by hand: the built-in and the package's own versions.
+_ATTENTION_BUILTINS = (
+    "torch.nn.functional.scaled_dot_product_attention",
+    "torch.nn.functional.multi_head_attention_forward",
+    "tfmcourse.attention.scaled_dot_product_attention",
+    "tfmcourse.attention.masked_softmax",
+)
+#: What the top-k exercise builds by hand: the package's sampler filter.
+_TOPK_BUILTINS = ("tfmcourse.sampling.filter_logits",)
 
 
 
@@ -124,9 +185,12 @@ def _causal_variant(x: Tensor, w_qkv: Tensor, w_o: Tensor, h: int, mistake: str 
     else:
         q, k, v = qkv.split(d, dim=-1)
     heads = 1 if mistake == "one_head" else h
-    pattern = "b s (d h) -> b h s d" if mistake == "heads_dh" else "b s (h d) -> b h s d"
-    q, k, v = (rearrange(t, pattern, h=heads) for t in (q, k, v))
     d_head = d // heads
+    if mistake == "split_no_transpose":  # (b, s, d) reshaped straight to (b, h, s, d_head)
+        q, k, v = (t.reshape(b, heads, s, d_head) for t in (q, k, v))
+    else:
+        pattern = "b s (d h) -> b h s d" if mistake == "heads_dh" else "b s (h d) -> b h s d"
+        q, k, v = (rearrange(t, pattern, h=heads) for t in (q, k, v))
     scale = {"d_model": 1 / math.sqrt(d), "no_scale": 1.0}.get(mistake, 1 / math.sqrt(d_head))
     scores = q @ k.transpose(-2, -1) * scale
     ones = torch.ones(s, s, dtype=torch.bool)
@@ -134,8 +198,11 @@ def _causal_variant(x: Tensor, w_qkv: Tensor, w_o: Tensor, h: int, mistake: str 
             "inverted_diag": ones.triu()}.get(mistake, ones.tril())
     scores = scores.masked_fill(~mask, float("-inf"))
     weights = torch.nan_to_num(torch.softmax(scores, dim=-2 if mistake == "axis" else -1))
-    pattern = "b h s d -> b s (d h)" if mistake == "heads_dh" else "b h s d -> b s (h d)"
-    o = rearrange(weights @ v, pattern)
+    if mistake == "merge_no_transpose":  # (b, h, s, d_head) reshaped straight to (b, s, d)
+        o = (weights @ v).reshape(b, s, d)
+    else:
+        pattern = "b h s d -> b s (d h)" if mistake == "heads_dh" else "b h s d -> b s (h d)"
+        o = rearrange(weights @ v, pattern)
     return o if mistake == "no_out" else o @ w_o
 
 
@@ -152,9 +219,12 @@ _CAUSAL_MISTAKES = {
     "qkv_kqv": HINT_QKV_ORDER,
     "heads_dh": HINT_HEADS_DH,
     "one_head": HINT_ONE_HEAD,
+    "merge_no_transpose": HINT_MERGE_NO_TRANSPOSE,
+    "split_no_transpose": HINT_SPLIT_NO_TRANSPOSE,
 }
 
 
+@checker
 def causal_self_attention(fn: Callable[..., Tensor]) -> None:
     """Check ``fn(x, w_qkv, w_o, num_heads) -> (batch, seq, d_model)``: GPT's causal multi-head
     self-attention, ``q, k, v`` = the three ``d_model``-wide column blocks of ``x @ w_qkv``, heads of
@@ -167,10 +237,11 @@ def causal_self_attention(fn: Callable[..., Tensor]) -> None:
                       _randn(d, d, g=g, scale=1 / math.sqrt(d)), h))
     for x, w_qkv, w_o, h in cases:
         where = f"causal_self_attention(x {tuple(x.shape)}, w_qkv {tuple(w_qkv.shape)}, w_o, num_heads={h})"
-        got = run(fn, x, w_qkv, w_o, h)
+        want = _causal_variant(x, w_qkv, w_o, h)  # the reference first, then the learner's function
+        with forbidden(fn, *_existing(*_ATTENTION_BUILTINS)):
+            got = run(fn, x, w_qkv, w_o, h)
         if isinstance(got, (tuple, list)):
             raise ExerciseError(f"{where} returned a {type(got).__name__}: return only the output tensor.")
-        want = _causal_variant(x, w_qkv, w_o, h)
         if isinstance(got, Tensor) and torch.isnan(got).any():
             raise ExerciseError(
                 f"{where} contains NaN: a query row whose keys are all masked gives softmax(-inf, ..., -inf). "
@@ -224,42 +295,64 @@ def _same_filtered(got: Tensor, want: Tensor) -> bool:
                 and torch.allclose(got[kept].to(want.dtype), want[kept]))
 
 
+@checker
 def top_k_logits(fn: Callable[[Tensor, int], Tensor]) -> None:
     """Check ``fn(logits, k)``: ``(batch, vocab) -> (batch, vocab)``, each row's ``k`` largest logits
-    unchanged and every other entry ``-inf``."""
+    unchanged and every other entry ``-inf``. Calling the package's ``filter_logits`` does not count."""
     g = _gen(2092)
     cases = [(_randn(4, 10, g=g, scale=2.0), 3), (_randn(3, 7, g=g, scale=2.0) - 5.0, 2),
              (_randn(2, 6, g=g), 1), (_randn(2, 5, g=g), 5)]
     for logits, k in cases:
         where = f"top_k_logits(logits {tuple(logits.shape)}, k={k})"
-        got = run(fn, logits, k)
-        want = _top_k_variant(logits, k)
+        want = _top_k_variant(logits, k)  # the reference first, then the learner's function
+        with forbidden(fn, *_existing(*_TOPK_BUILTINS)):
+            got = run(fn, logits, k)
         if _same_filtered(got, want):
             continue
         hint = ""
-        if isinstance(got, Tensor):
+        if isinstance(got, Tensor) and not (got.is_floating_point() or got.is_complex()):
+            hint = HINT_TOPK_INTEGER.format(dtype=got.dtype)
+        elif isinstance(got, Tensor):
             for mistake, h in _TOPK_MISTAKES.items():
                 mutant = _top_k_variant(logits, k, mistake)
                 if (_same_filtered(got, mutant) if mistake not in ("zero", "probs") else is_close(got, mutant)):
                     hint = h
                     break
-            if not hint and isinstance(got, Tensor) and got.shape == want.shape and torch.isfinite(got).all() and k < logits.shape[-1]:
-                hint = HINT_TOPK_ZERO if (got == 0).any() else "Nothing was removed: set the logits outside the top k to -inf."
-        _fail(got, want, where, hint or "Find the k-th largest value of each row (torch.topk(logits, k, dim=-1)) "
-                                       "and set the logits below it to -inf.")
+            removed = ~torch.isfinite(want)
+            if not hint and got.shape == want.shape and removed.any() and torch.isfinite(got).all():
+                kept_same = torch.allclose(got[~removed].to(want.dtype), want[~removed])
+                if kept_same and (got[removed] <= -1e4).all():
+                    hint = HINT_TOPK_BIG_NEGATIVE
+                elif kept_same and (got[removed] == 0).all():
+                    hint = HINT_TOPK_ZERO
+                elif torch.allclose(got.to(want.dtype), logits):
+                    hint = HINT_TOPK_NOTHING_REMOVED
+        hint = hint or ("Find the k-th largest value of each row (torch.topk(logits, k, dim=-1)) and set the "
+                        "logits below it to -inf.")
+        if isinstance(got, Tensor) and tuple(got.shape) == tuple(want.shape):
+            kept = torch.isfinite(got).sum(-1).tolist() if got.is_floating_point() else "?"
+            raise ExerciseError(f"{where} is wrong: each row should keep {k} finite logits, yours keep {kept}. {hint}")
+        _fail(got, want, where, hint)
     passed("top_k_logits", f"{len(cases)} cases")
 
 
 # ------------------------------------------------------------------------------ 3. KV cache
 
 
-def _step_variant(x_new: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, cache: dict, mistake: str = "") -> Tensor:
+def _step_variant(x_new: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, cache: dict, mistake: str = "") -> Tensor | None:
     """One single-head attention step with a (correctly updated) cache, the attention written with
-    one ``mistake`` ("no_scale" or "first_only")."""
+    one ``mistake``; ``None`` where the mistake gives no output to compare (no earlier key at t = 0)."""
     q, k, v = x_new @ w_q, x_new @ w_k, x_new @ w_v
-    if "k" in cache:
-        k, v = torch.cat([cache["k"], k], dim=1), torch.cat([cache["v"], v], dim=1)
+    past_k, past_v = cache.get("k"), cache.get("v")
+    if past_k is not None:
+        k, v = torch.cat([past_k, k], dim=1), torch.cat([past_v, v], dim=1)
     cache["k"], cache["v"] = k, v
+    if mistake == "excludes_new":  # attends over the earlier positions only
+        if past_k is None:
+            return None
+        k, v = past_k, past_v
+    if mistake == "self_only":
+        k, v = k[:, -1:], v[:, -1:]
     scale = 1.0 if mistake == "no_scale" else 1 / math.sqrt(q.shape[-1])
     scores = q @ k.transpose(1, 2) * scale
     if mistake == "first_only":  # a (1, t) causal mask aligned top-left: only key 0 is allowed
@@ -267,15 +360,27 @@ def _step_variant(x_new: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, cache: d
     return torch.softmax(scores, dim=-1) @ v
 
 
-_STEP_MISTAKES = {"no_scale": HINT_STEP_NO_SCALE, "first_only": HINT_STEP_FIRST_ONLY}
+#: The attention mistakes, in the order their hints are preferred when several explain the outputs.
+_STEP_MISTAKES = {
+    "self_only": HINT_STEP_SELF_ONLY,
+    "excludes_new": HINT_STEP_EXCLUDES_NEW,
+    "first_only": HINT_STEP_FIRST_ONLY,
+    "no_scale": HINT_STEP_NO_SCALE,
+}
 
 
+@checker
 def attention_step(fn: Callable[[Tensor, Tensor, Tensor, Tensor, dict], Tensor]) -> None:
     """Check ``fn(x_new, w_q, w_k, w_v, cache) -> (batch, 1, d)``: one step of single-head causal
     self-attention with a KV cache. ``cache`` is a dict, empty before the first step; after each step
     ``cache["k"]`` and ``cache["v"]`` must be ``(batch, t, d)``, the keys ``x @ w_k`` and values
     ``x @ w_v`` of the ``t`` positions fed so far, in order. Fed one position at a time, the outputs
-    must equal full causal attention over the sequence."""
+    must equal full causal attention over the sequence.
+
+    The cache is checked at every step (a wrong cache fails at once). A wrong output does not stop the
+    sequence: the outputs of all steps are compared with every known mistake, and the hint names the
+    mistake that explains all of them (at one step, "attends only to the first key" and "does not
+    attend to itself" give the same output; over a sequence they differ)."""
     g = _gen(2093)
     for b, s, d in [(2, 6, 8), (1, 5, 4)]:
         x = _randn(b, s, d, g=g)
@@ -286,10 +391,13 @@ def attention_step(fn: Callable[[Tensor, Tensor, Tensor, Tensor, dict], Tensor])
         scores = scores.masked_fill(~torch.ones(s, s, dtype=torch.bool).tril(), float("-inf"))
         full = torch.softmax(scores, dim=-1) @ values
         cache: dict = {}
-        shadows = {m: {} for m in _STEP_MISTAKES}  # the caches of the mistaken variants
+        shadows: dict[str, dict] = {m: {} for m in _STEP_MISTAKES}  # the caches of the mistaken variants
+        wrong: list[tuple[str, Any, Tensor]] = []  # (where, got, want) of every wrong output
+        explains = {m: True for m in _STEP_MISTAKES}  # the mistakes that explain every output so far
         for t in range(s):
             where = f"attention_step at position {t} (batch {b}, d {d})"
-            before = {k: v.clone() for k, v in cache.items()}
+            before = {k: v.clone() for k, v in cache.items() if isinstance(v, Tensor)}
+            mutants = {m: _step_variant(x[:, t : t + 1], w_q, w_k, w_v, shadows[m], m) for m in _STEP_MISTAKES}
             try:
                 got = run(fn, x[:, t : t + 1], w_q, w_k, w_v, cache)
             except ExerciseError as e:
@@ -298,7 +406,6 @@ def attention_step(fn: Callable[[Tensor, Tensor, Tensor, Tensor, dict], Tensor])
                     raise ExerciseError(f"{where}: {HINT_STEP_AXIS}\n  ({e})") from None
                 raise
             want = full[:, t : t + 1]
-            mutants = {m: _step_variant(x[:, t : t + 1], w_q, w_k, w_v, shadows[m], m) for m in _STEP_MISTAKES}
             ck, cv = cache.get("k"), cache.get("v")
             if not isinstance(ck, Tensor) or not isinstance(cv, Tensor):
                 raise ExerciseError(f"{where}: cache has no tensors 'k' and 'v' after the step. {HINT_STEP_NOT_STORED}")
@@ -319,15 +426,16 @@ def attention_step(fn: Callable[[Tensor, Tensor, Tensor, Tensor, dict], Tensor])
             if not (tuple(cv.shape) == (b, t + 1, d) and is_close(cv, values[:, : t + 1])):
                 hint = HINT_STEP_SWAPPED if tuple(cv.shape) == (b, t + 1, d) and is_close(cv, keys[:, : t + 1]) else ""
                 raise ExerciseError(f"{where}: cache['v'] should hold x @ w_v of positions 0..{t}, in order. {hint}".strip())
-            if isinstance(got, Tensor) and is_close(got, want):
-                continue
-            # The cache is right by now, so only the attention itself can be wrong.
-            hint = ""
-            if isinstance(got, Tensor) and t > 0 and is_close(got, values[:, t : t + 1]):
-                hint = HINT_STEP_SELF_ONLY
-            for m, h in _STEP_MISTAKES.items():
-                if not hint and isinstance(got, Tensor) and is_close(got, mutants[m]):
-                    hint = h
+            right = isinstance(got, Tensor) and is_close(got, want)
+            for m, mutant in mutants.items():
+                if mutant is not None:
+                    explains[m] = explains[m] and isinstance(got, Tensor) and is_close(got, mutant)
+            if not right:
+                wrong.append((where, got, want))
+        if wrong:
+            # The cache was right at every step, so only the attention itself can be wrong.
+            where, got, want = wrong[0]
+            hint = next((_STEP_MISTAKES[m] for m in _STEP_MISTAKES if explains[m]), "")
             _fail(got, want, f"the output of {where}", hint or "q = x_new @ w_q attends over all the cached keys "
                   "and values (new ones included) with scores scaled by 1/sqrt(d).")
     passed("attention_step", "two sequences fed one position at a time, cache checked at every step")
