@@ -13,7 +13,8 @@ versions and command line. Three parts:
 (b) **multi-head attention**, forward + backward: our :class:`~tfmcourse.multihead.MultiHeadAttention`
     (both impls) against ``torch.nn.MultiheadAttention`` with the same weights.
 (c) **one training step** of the GPT of :mod:`tfmcourse.models.gpt`, adding one optimization at a
-    time: naive fp32 -> + SDPA -> + mixed precision -> + ``torch.compile`` -> + fused AdamW; tokens/s,
+    time: naive fp32 -> + TF32 matmuls -> + SDPA -> + mixed precision -> + fused AdamW -> +
+    ``torch.compile`` (its compile time reported apart from the step time); tokens/s,
     peak memory and MFU (where the device's peak is known, see :mod:`tfmcourse.perf`; every row, the
     float32 ones included, is measured against the device's dense bf16 peak, or fp16 on GPUs without
     bf16, as MFU is usually quoted). The large
@@ -219,8 +220,12 @@ def format_table(result: dict[str, Any]) -> str:
         )
     for row in result.get("train_step", []):
         note = row.get("note", "") or (
-            "ratio: speed-up over naive fp32" if row is result["train_step"][0] else ""
+            "ratio: tokens/s over naive fp32" if row is result["train_step"][0] else ""
         )
+        if row.get("compile_s") is not None:
+            note = (note + "; " if note else "") + f"compiling took {row['compile_s']:.1f} s (not in ms)"
+        if row.get("batch") not in (None, result["config"]["gpt_batch"]) and "batch" not in note:
+            note = (note + "; " if note else "") + f"batch {row['batch']}"
         add(
             "(c)",
             f"step: {row['name']}",
