@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tfmcourse import bench
+from tfmcourse.bench import training
 
 # Smaller than "tiny": one timed repetition, no warmup, so the whole run takes seconds.
 MICRO = replace(bench.SIZES["tiny"], attn_seqs=(8, 16), steps=1, warmup=0)
@@ -146,3 +147,125 @@ def test_kv_cache_rows(result):
         assert r["cached"] > 0 and r["uncached"] > 0
         assert r["speedup"] == pytest.approx(r["cached"] / r["uncached"])
     assert "(d)" in bench.format_table(result)
+
+
+# ----------------------------------------------------------------------------- the ladder's row logic
+
+ALL = {"tf32": None, "sdpa": None, "mixed_precision": None, "fused": None, "compile": None}
+
+
+def test_ladder_on_a_gpu_that_has_everything():
+    rows = training.ladder(ALL)
+    assert [r["name"] for r in rows] == [name for name, _ in bench.TRAIN_STEPS]
+    assert [r["name"] for r in rows] == [
+        "naive fp32", "+ TF32", "+ SDPA", "+ mixed precision", "+ fused AdamW", "+ compile",
+    ]  # fmt: skip
+    assert all(r["status"] == "run" for r in rows)
+    first, last = rows[0], rows[-1]
+    assert (first["impl"], first["tf32"], first["mixed_precision"], first["fused"], first["compile"]) == (
+        "naive", False, False, False, False,
+    )  # fmt: skip
+    assert (last["impl"], last["tf32"], last["mixed_precision"], last["fused"], last["compile"]) == (
+        "sdpa", True, True, True, True,
+    )  # fmt: skip
+    # each row adds exactly one option to the one before
+    keys = ("impl", "tf32", "mixed_precision", "fused", "compile")
+    for before, after in zip(rows, rows[1:]):
+        assert sum(before[k] != after[k] for k in keys) == 1
+
+
+def test_ladder_skips_what_the_device_lacks_and_carries_nothing_of_it():
+    rows = {r["name"]: r for r in training.ladder(dict(ALL, tf32="no TF32 on cpu", compile="not here"))}
+    assert rows["+ TF32"]["status"] == "skipped" and rows["+ TF32"]["note"] == "no TF32 on cpu"
+    assert rows["+ SDPA"]["tf32"] is False and rows["+ SDPA"]["impl"] == "sdpa"
+    assert rows["+ compile"]["status"] == "skipped" and rows["+ compile"]["fused"] is True
+    t4 = {r["name"]: r for r in training.ladder(dict(ALL, tf32="capability 7.5"))}  # a T4
+    assert t4["+ compile"]["tf32"] is False and t4["+ compile"]["mixed_precision"] is True
+    with pytest.raises(ValueError, match="keys"):
+        training.ladder({"sdpa": None})
+
+
+def test_tf32_only_on_ampere_or_newer_gpus():
+    assert "cpu" in training.tf32_unsupported_reason(torch.device("cpu"))
+
+
+def test_float32_matmuls_sets_and_restores_the_precision():
+    before = torch.get_float32_matmul_precision()
+    with training.float32_matmuls(True):
+        assert torch.get_float32_matmul_precision() == "high" and torch.backends.cuda.matmul.allow_tf32
+    assert torch.get_float32_matmul_precision() == before
+    torch.set_float32_matmul_precision("high")
+    try:
+        with pytest.raises(KeyError), training.float32_matmuls(False):
+            assert torch.get_float32_matmul_precision() == "highest"
+            assert not torch.backends.cuda.matmul.allow_tf32
+            raise KeyError("an error inside")
+        assert torch.get_float32_matmul_precision() == "high"  # restored, also after an error
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+def test_oom_retry_halves_the_batch_and_says_so():
+    tried = []
+
+    def measure(batch):
+        tried.append(batch)
+        return {"status": "oom"} if batch > 4 else {"status": "ok", "ms": 1.0}
+
+    row = training.with_oom_retry(measure, 16)
+    assert tried == [16, 8, 4] and row["batch"] == 4 and row["status"] == "ok"
+    assert row["note"] == "out of memory at batch 16, 8; measured at batch 4"
+    row = training.with_oom_retry(lambda b: {"status": "oom"}, 2)
+    assert row["batch"] == 1 and row["note"] == "out of memory at batch 2; also at batch 1"
+    row = training.with_oom_retry(lambda b: {"status": "ok"}, 16)
+    assert row["batch"] == 16 and "note" not in row
+
+
+def test_a_row_out_of_memory_is_measured_at_half_the_batch(monkeypatch):
+    real = training._train_step
+
+    def runs_out_above_one(model, batch, *args, **kwargs):
+        if batch[0].shape[0] > 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return real(model, batch, *args, **kwargs)
+
+    monkeypatch.setattr(training, "_train_step", runs_out_above_one)
+    rows, info = training.bench_train_step(MICRO, torch.device("cpu"), compile_mode="off")
+    ran = [r for r in rows if r["status"] == "ok"]
+    assert MICRO.gpt_batch == 2 and len(ran) >= 3
+    for r in ran:
+        assert r["batch"] == 1 and r["note"] == "out of memory at batch 2; measured at batch 1"
+        assert r["tokens_per_s"] == pytest.approx(MICRO.gpt_seq / (r["ms"] / 1000))
+    table = bench.format_table({**_empty_result(), "train_step": rows, "model": info})
+    assert "out of memory at batch 2" in table
+
+
+def _empty_result():
+    return {
+        "device": {"name": "cpu", "type": "cpu"}, "torch": torch.__version__, "date": "2026",
+        "size": "custom", "config": {"gpt_batch": MICRO.gpt_batch}, "wall_seconds": 0.0,
+    }  # fmt: skip
+
+
+def test_compile_time_is_reported_apart_from_the_step_time(monkeypatch):
+    import time
+
+    def slow_first_call(model, **kwargs):  # a stand-in for torch.compile: the first call "compiles"
+        calls = []
+
+        def forward(*args, **kw):
+            if not calls:
+                time.sleep(0.3)
+            calls.append(1)
+            return model(*args, **kw)
+
+        return forward
+
+    monkeypatch.setattr(training, "compile_unsupported_reason", lambda device: None)
+    monkeypatch.setattr(training.torch, "compile", slow_first_call)
+    rows, _ = training.bench_train_step(MICRO, torch.device("cpu"), compile_mode="on")
+    by = {r["name"]: r for r in rows}
+    compiled = by["+ compile"]
+    assert compiled["status"] == "ok" and compiled["compile"] is True
+    assert compiled["compile_s"] >= 0.25 and compiled["ms"] < compiled["first_step_s"] * 1000
+    assert all("compile_s" not in r for r in rows if not r["compile"])

@@ -60,3 +60,27 @@ def test_two_processes_equal_one(tmp_path):
     assert double["weight_norm"] == pytest.approx(single["weight_norm"], rel=1e-6)
     # and training did something: the test would notice a run that never updated the weights
     assert double["losses"][-1] < double["losses"][0]
+
+
+def test_backend_nccl_on_gpus_gloo_otherwise():
+    assert ddp.choose_backend(0, cuda_devices=0, nccl_available=True) == ("gloo", torch.device("cpu"))
+    assert ddp.choose_backend(1, cuda_devices=4, nccl_available=True) == ("nccl", torch.device("cuda", 1))
+    assert ddp.choose_backend(0, cuda_devices=1, nccl_available=False) == ("gloo", torch.device("cuda", 0))
+    with pytest.raises(ValueError, match="LOCAL_RANK=2 but this machine has 2 CUDA"):
+        ddp.choose_backend(2, cuda_devices=2, nccl_available=True)
+
+
+@pytest.mark.parametrize("gpus, backend, device", [(0, "gloo", "cpu"), (2, "nccl", "cuda:1")])
+def test_setup_under_torchrun_starts_the_chosen_backend(monkeypatch, gpus, backend, device):
+    started = {}
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: started.setdefault("set_device", d))
+    monkeypatch.setattr(ddp.dist, "is_nccl_available", lambda: True)
+    monkeypatch.setattr(ddp.dist, "init_process_group", lambda **kw: started.update(kw))
+    assert ddp.setup() == (1, 2, torch.device(device))
+    assert started["backend"] == backend and started["rank"] == 1 and started["world_size"] == 2
+    assert ("set_device" in started) == (gpus > 0)

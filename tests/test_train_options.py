@@ -271,3 +271,77 @@ def test_pin_memory_and_auto_device_on_cpu():
     assert b.pin_memory is (b.device.type == "cuda")
     if b.device.type == "cpu":
         assert a.train(2)["loss"] == b.train(2)["loss"]
+
+
+# ----------------------------------------------------------------------------- prefetch (pinned memory)
+
+
+def _recording_prefetcher(get_batch=lambda i: i):
+    log = []
+
+    def get(i):
+        log.append(("get", i))
+        return get_batch(i)
+
+    def start(batch):
+        log.append(("start", batch if isinstance(batch, int) else "batch"))
+        return batch
+
+    def finish(handle):
+        log.append(("finish", handle if isinstance(handle, int) else "batch"))
+        return handle
+
+    return speed.Prefetcher(get, start, finish), log
+
+
+def test_prefetch_starts_the_next_copy_before_handing_out_the_current_batch():
+    p, log = _recording_prefetcher()
+    assert [p.fetch(i, last=2) for i in range(3)] == [0, 1, 2]
+    assert log == [
+        ("get", 0), ("start", 0), ("get", 1), ("start", 1), ("finish", 0),
+        ("get", 2), ("start", 2), ("finish", 1),
+        ("finish", 2),  # nothing past `last` is fetched
+    ]  # fmt: skip
+
+
+def test_prefetch_of_another_index_fetches_it_directly():
+    p, log = _recording_prefetcher()
+    p.fetch(0)
+    log.clear()
+    assert p.fetch(5) == 5  # batch 1 was prefetched, 5 is asked (e.g. after loading a checkpoint)
+    assert log == [("get", 5), ("start", 5), ("get", 6), ("start", 6), ("finish", 5)]
+    p.reset()
+    log.clear()
+    assert p.fetch(6, last=6) == 6 and log == [("get", 6), ("start", 6), ("finish", 6)]
+
+
+def test_trainer_with_prefetch_trains_the_same_and_fetches_each_batch_once():
+    # the CUDA path's order, on the CPU: the trainer with a recording prefetcher in place of the CUDA one
+    log, get_batch = [], lm_batches()
+
+    def get(i):
+        log.append(("get", i))
+        return i, get_batch(i)
+
+    def start(item):
+        log.append(("start", item[0]))
+        return item
+
+    def finish(item):
+        log.append(("finish", item[0]))
+        return item[1]
+
+    plain = make(tiny_gpt(), lm_batches(), accum_steps=2)
+    fetched = make(tiny_gpt(), lm_batches(), accum_steps=2)
+    fetched._prefetch = speed.Prefetcher(get, start, finish)
+    assert fetched.train(3)["loss"] == plain.train(3)["loss"]
+    assert [i for what, i in log if what == "get"] == list(range(6))  # 3 steps x 2 micro-batches, no more
+    assert [i for what, i in log if what == "finish"] == list(range(6))
+    # every batch but the first was being copied before the one before it was handed out
+    at = {entry: n for n, entry in enumerate(log)}
+    assert all(at[("start", i + 1)] < at[("finish", i)] for i in range(5))
+
+
+def test_no_prefetcher_without_cuda():
+    trainer = make(tiny_gpt(), lm_batches(), pin_memory=True, device="cpu")
+    assert trainer._prefetch is None and trainer.pin_memory is False

@@ -42,7 +42,7 @@ from tfmcourse.data.progressions import counting_batch
 from tfmcourse.models.gpt import GPT, GPTConfig, lm_loss
 from tfmcourse.train import Trainer, pick_device
 
-__all__ = ["counting_batch", "shard", "setup", "train", "main"]
+__all__ = ["counting_batch", "shard", "choose_backend", "setup", "train", "main"]
 
 
 def shard(batch: tuple[Tensor, ...], rank: int, world_size: int) -> tuple[Tensor, ...]:
@@ -56,19 +56,33 @@ def shard(batch: tuple[Tensor, ...], rank: int, world_size: int) -> tuple[Tensor
     return tuple(t[rank * per : (rank + 1) * per] for t in batch)
 
 
+def choose_backend(local_rank: int, cuda_devices: int, nccl_available: bool) -> tuple[str, torch.device]:
+    """``(backend, device)`` of the process with ``local_rank`` on a machine with ``cuda_devices`` GPUs:
+    NCCL on its own GPU ``cuda:local_rank`` (NVIDIA's collective library: the all-reduce runs GPU to
+    GPU), gloo on the CPU when there is no GPU, and gloo on the GPU where torch has no NCCL (Windows).
+    More processes than GPUs is refused (two processes on one GPU would deadlock NCCL)."""
+    if cuda_devices == 0:
+        return "gloo", torch.device("cpu")
+    if not 0 <= local_rank < cuda_devices:
+        raise ValueError(
+            f"LOCAL_RANK={local_rank} but this machine has {cuda_devices} CUDA device(s): start at most "
+            f"{cuda_devices} processes per node (torchrun --nproc_per_node={cuda_devices})"
+        )
+    return ("nccl" if nccl_available else "gloo"), torch.device("cuda", local_rank)
+
+
 def setup() -> tuple[int, int, torch.device]:
     """``(rank, world_size, device)``. Under ``torchrun`` (``WORLD_SIZE`` set), start the process
-    group: NCCL on GPUs (one per process, ``cuda:LOCAL_RANK``), gloo on CPUs."""
+    group with :func:`choose_backend`: NCCL on GPUs (one per process, ``cuda:LOCAL_RANK``), gloo on
+    CPUs."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size == 1 and "RANK" not in os.environ:
         return 0, 1, pick_device()
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if torch.cuda.is_available():
-        device = torch.device("cuda", local_rank)
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    backend, device = choose_backend(local_rank, gpus, dist.is_nccl_available())
+    if device.type == "cuda":
         torch.cuda.set_device(device)
-        backend = "nccl"
-    else:
-        device, backend = torch.device("cpu"), "gloo"
     dist.init_process_group(backend=backend, rank=rank, world_size=world_size)
     return rank, world_size, device
 

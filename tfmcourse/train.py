@@ -37,6 +37,7 @@ from tfmcourse.losses import label_smoothed_cross_entropy
 from tfmcourse.schedules import SCHEDULES, constant_lr, cosine_lr, make_schedule, noam_lr
 from tfmcourse.speed import (
     PRECISIONS,
+    Prefetcher,
     SpeedConfig,
     amp_dtype,
     autocast,
@@ -48,6 +49,7 @@ from tfmcourse.speed import (
     maybe_compile,
     pick_device,
     pin_batch,
+    to_device,
 )
 
 __all__ = [
@@ -124,14 +126,7 @@ def _split_options(
     return groups["optim"], groups["speed"]
 
 
-def _to_device(batch: Any, device: torch.device, non_blocking: bool = False) -> Any:
-    if isinstance(batch, Tensor):
-        return batch.to(device, non_blocking=non_blocking)
-    if isinstance(batch, Mapping):
-        return {k: _to_device(v, device, non_blocking) for k, v in batch.items()}
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(_to_device(v, device, non_blocking) for v in batch)
-    return batch
+_to_device = to_device  # its name here before it moved to speed.py
 
 
 class Trainer:
@@ -182,6 +177,9 @@ class Trainer:
         self.scaler = grad_scaler(self.device, self.amp_dtype)
         self.accum_steps = s.accum_steps
         self.pin_memory = s.pin_memory and self.device.type == "cuda"
+        # pinned memory on CUDA: the next batch is copied on a side stream while this step computes
+        self._prefetch = Prefetcher.for_cuda(get_batch, self.device) if self.pin_memory else None
+        self._last_index: int | None = None
         if s.checkpointing is not False:
             inner = getattr(model, "module", model)  # a DistributedDataParallel wrapper holds the model
             if s.checkpointing is True and not hasattr(inner, "blocks"):
@@ -244,6 +242,7 @@ class Trainer:
         if not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps must be a non-negative int, got {steps!r}")
         self.model.train()
+        self._last_index = (self.step + steps) * self.accum_steps - 1  # prefetch no batch past this call's
         losses: list[Tensor] = []
         norms: list[Tensor] = []
         bar = tqdm(total=steps, desc="training", disable=not self.progress, leave=True)
@@ -284,10 +283,11 @@ class Trainer:
         their mean loss (detached)."""
         k, total = self.accum_steps, None
         for i in range(k):
-            batch = self.get_batch(self.step * k + i)
-            if self.pin_memory:
-                batch = pin_batch(batch)
-            batch = _to_device(batch, self.device, non_blocking=self.pin_memory)
+            index = self.step * k + i
+            if self._prefetch is not None:
+                batch = self._prefetch.fetch(index, last=self._last_index)
+            else:
+                batch = to_device(self.get_batch(index), self.device)
             # Under DDP, average the gradients across processes only after the last micro-batch.
             sync = i == k - 1 or not hasattr(self.model, "no_sync")
             with contextlib.nullcontext() if sync else self.model.no_sync():
@@ -366,6 +366,8 @@ class Trainer:
     def load(self, path: str | os.PathLike) -> None:
         """Resume from a checkpoint written by :meth:`save`."""
         state = load_checkpoint(path, self.model, self.optimizer, self.scheduler, map_location=self.device)
+        if self._prefetch is not None:
+            self._prefetch.reset()
         self.step = state["step"]
         self.history = state["extra"].get("history", self.history)
         if self.scaler.is_enabled() and "grad_scaler" in state["extra"]:

@@ -2,7 +2,9 @@
 
 Run ``python -m tfmcourse.bench`` (small, CPU-friendly, under two minutes on two cores) or
 ``python -m tfmcourse.bench --device cuda --size large`` (the GPU configuration: a GPT-2-small-shaped
-model, ~124M parameters, sequences of 1024 tokens). It prints one table and writes it as JSON
+model, ~124M parameters, sequences of 1024 tokens), or ``--size auto``: GPT-2 small at the batch and
+length that fit the GPU's memory (:mod:`tfmcourse.bench.sizing`; ``--memory-gib 15`` sizes for, and limits
+the process to, 15 GiB, as on a T4). It prints one table and writes it as JSON
 (``--out``; by default ``bench-results/bench_<device>_<size>.json``) with the device name, date,
 versions and command line. Three parts:
 
@@ -13,7 +15,8 @@ versions and command line. Three parts:
 (b) **multi-head attention**, forward + backward: our :class:`~tfmcourse.multihead.MultiHeadAttention`
     (both impls) against ``torch.nn.MultiheadAttention`` with the same weights.
 (c) **one training step** of the GPT of :mod:`tfmcourse.models.gpt`, adding one optimization at a
-    time: naive fp32 -> + SDPA -> + mixed precision -> + ``torch.compile`` -> + fused AdamW; tokens/s,
+    time: naive fp32 -> + TF32 matmuls -> + SDPA -> + mixed precision -> + fused AdamW -> +
+    ``torch.compile`` (its compile time reported apart from the step time); tokens/s,
     peak memory and MFU (where the device's peak is known, see :mod:`tfmcourse.perf`; every row, the
     float32 ones included, is measured against the device's dense bf16 peak, or fp16 on GPUs without
     bf16, as MFU is usually quoted). The large
@@ -48,6 +51,7 @@ from typing import Any
 import torch
 
 from tfmcourse import perf
+from tfmcourse.bench import sizing
 from tfmcourse.bench.attention import bench_attention, bench_mha
 from tfmcourse.bench.common import SIZES, BenchSize, pad_vocab
 from tfmcourse.bench.generation import bench_kv_cache, generation_speed
@@ -88,19 +92,24 @@ def run(
     peer: str = "auto",
     command: str | None = None,
     progress: bool = False,
+    memory_gib: float | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark and return its results as a JSON-ready dict (see the module docstring).
 
-    ``size``: a key of :data:`SIZES` or a :class:`BenchSize`. ``device``: as
-    :func:`tfmcourse.speed.pick_device`
-    (default: CUDA, then MPS, then CPU). ``parts``: any of ``"a"``, ``"b"``, ``"c"``, ``"d"``. ``peer``:
-    ``"auto"`` times the Hugging Face peer for the large size when ``transformers`` is installed,
-    ``"on"`` / ``"off"`` force it.
+    ``size``: a key of :data:`SIZES`, ``"auto"`` or a :class:`BenchSize`. ``"auto"``: on CUDA, GPT-2
+    small at the batch and length that fit the device's memory (:func:`tfmcourse.bench.sizing.auto_size`;
+    the choice is recorded as ``result["auto_size"]``); elsewhere the ``"small"`` size. ``memory_gib``:
+    size for this much memory instead, and on CUDA limit the process to it
+    (``torch.cuda.set_per_process_memory_fraction``), e.g. 15 to prove the T4 path on a bigger GPU.
+    ``device``: as :func:`tfmcourse.speed.pick_device` (default: CUDA, then MPS, then CPU). ``parts``:
+    any of ``"a"``, ``"b"``, ``"c"``, ``"d"``. ``peer``: ``"auto"`` times the Hugging Face peer for the
+    large and auto sizes when ``transformers`` is installed, ``"on"`` / ``"off"`` force it.
     """
+    auto = None
     if isinstance(size, str):
-        if size not in SIZES:
-            raise ValueError(f"size must be one of {tuple(SIZES)}, got {size!r}")
-        size_name, spec = size, SIZES[size]
+        if size not in SIZES and size != "auto":
+            raise ValueError(f"size must be one of {(*SIZES, 'auto')}, got {size!r}")
+        size_name, spec = size, SIZES.get(size)
     elif isinstance(size, BenchSize):
         size_name, spec = "custom", size
     else:
@@ -111,12 +120,24 @@ def run(
         raise ValueError(
             f"compile_mode and peer must be 'auto', 'on' or 'off', got {compile_mode!r}, {peer!r}"
         )
+    if memory_gib is not None and not (isinstance(memory_gib, (int, float)) and memory_gib > 0):
+        raise ValueError(f"memory_gib must be a positive number, got {memory_gib!r}")
     dev = pick_device(device)
+    if memory_gib is not None and dev.type == "cuda":
+        total = sizing.device_memory(dev)
+        torch.cuda.set_per_process_memory_fraction(min(1.0, memory_gib * sizing.GIB / total), dev)
+    if size_name == "auto":
+        memory = int(memory_gib * sizing.GIB) if memory_gib is not None else sizing.device_memory(dev)
+        if memory is None:
+            spec, auto = SIZES["small"], {"note": f"no GPU memory to size from on {dev.type}: the small size"}
+        else:
+            spec, auto = sizing.auto_size(memory)
     try:  # the version only: importing transformers takes seconds
         hf_version = importlib.metadata.version("transformers")
     except importlib.metadata.PackageNotFoundError:
         hf_version = None
-    with_peer = peer == "on" or (peer == "auto" and size_name == "large" and hf_version is not None)
+    big = size_name == "large" or (size_name == "auto" and spec is not SIZES["small"])
+    with_peer = peer == "on" or (peer == "auto" and big and hf_version is not None)
     if with_peer and hf_version is None:
         raise ValueError("peer='on' needs the transformers package")
 
@@ -134,6 +155,24 @@ def run(
         "size": size_name,
         "config": asdict(spec),
     }
+    if auto is not None:
+        result["auto_size"] = auto
+    result.update(_run_parts(spec, dev, parts, seed, compile_mode, with_peer, progress))
+    result["wall_seconds"] = time.perf_counter() - start
+    return result
+
+
+def _run_parts(
+    spec: BenchSize,
+    dev: torch.device,
+    parts: str,
+    seed: int,
+    compile_mode: str,
+    with_peer: bool,
+    progress: bool,
+) -> dict[str, Any]:
+    """The measured parts of :func:`run`, by their keys in the result."""
+    result: dict[str, Any] = {}
     say = print if progress else (lambda *a, **k: None)
     if "a" in parts:
         say("(a) attention ...", flush=True)
@@ -148,7 +187,6 @@ def run(
     if "d" in parts:
         say("(d) generation with and without the KV cache ...", flush=True)
         result["kv_cache"] = bench_kv_cache(spec, dev, seed=seed)
-    result["wall_seconds"] = time.perf_counter() - start
     return result
 
 
@@ -219,8 +257,12 @@ def format_table(result: dict[str, Any]) -> str:
         )
     for row in result.get("train_step", []):
         note = row.get("note", "") or (
-            "ratio: speed-up over naive fp32" if row is result["train_step"][0] else ""
+            "ratio: tokens/s over naive fp32" if row is result["train_step"][0] else ""
         )
+        if row.get("compile_s") is not None:
+            note = (note + "; " if note else "") + f"compiling took {row['compile_s']:.1f} s (not in ms)"
+        if row.get("batch") not in (None, result["config"]["gpt_batch"]) and "batch" not in note:
+            note = (note + "; " if note else "") + f"batch {row['batch']}"
         add(
             "(c)",
             f"step: {row['name']}",
@@ -248,6 +290,15 @@ def format_table(result: dict[str, Any]) -> str:
             f"(c) model: {m['params']:,} parameters, N = {m['matmul_params']:,} in matrix products, "
             f"{m['flops_per_token']:.3g} training FLOPs per token, peak {_fmt(m['peak_flops'], '.3g')} FLOP/s"
         )
+    if "auto_size" in result:
+        a = result["auto_size"]
+        gib = {k: a[k] / 2**30 for k in ("memory_bytes", "estimate_bytes", "budget_bytes") if k in a}
+        lines.append(
+            f"size auto: {a['note']}"
+            if "note" in a
+            else f"size auto: batch {a['batch']} x {a['seq']} tokens for {gib['memory_bytes']:.0f} GiB "
+            f"(estimated peak {gib['estimate_bytes']:.1f} GiB of a {gib['budget_bytes']:.1f} GiB budget)"
+        )
     lines.append(
         "peak mem: torch.cuda.max_memory_allocated (CUDA only); act mem: tensors saved for the backward "
         "pass by one eager forward (every device)"
@@ -262,7 +313,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument(
         "--device", default=None, help="cpu, cuda, cuda:1, mps (default: CUDA, then MPS, then CPU)"
     )
-    p.add_argument("--size", default="small", choices=tuple(SIZES), help="problem sizes (default: small)")
+    p.add_argument(
+        "--size",
+        default="small",
+        choices=(*SIZES, "auto"),
+        help="problem sizes (default: small); auto: GPT-2 small at the batch and length that fit the GPU",
+    )
+    p.add_argument(
+        "--memory-gib",
+        type=float,
+        default=None,
+        help="with --size auto: size for this much memory (and on CUDA limit the process to it)",
+    )
     p.add_argument(
         "--out",
         default=None,
@@ -301,6 +363,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.peer,
         command="python -m tfmcourse.bench " + " ".join(argv_used),
         progress=True,
+        memory_gib=args.memory_gib,
     )
     out = (
         Path(args.out)

@@ -1,8 +1,17 @@
-"""Part (c) of the benchmark: one training step of the GPT, one optimization added at a time."""
+"""Part (c) of the benchmark: one training step of the GPT, one optimization added at a time.
+
+The ladder (:data:`TRAIN_STEPS`): naive fp32 -> + TF32 matmuls -> + SDPA -> + mixed precision -> + fused
+AdamW -> + ``torch.compile``, each row measured in the same run, then Hugging Face's ``GPT2LMHeadModel``
+with the options of the last row. Which rows run and with which options is decided by :func:`ladder`
+alone (tested on the CPU); a row that runs out of memory is measured again at half the batch
+(:func:`with_oom_retry`), and says so.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import torch
@@ -13,7 +22,15 @@ from tfmcourse import perf
 from tfmcourse.bench.common import BenchSize, _free, _guarded, _is_oom, _measure
 from tfmcourse.speed import amp_dtype, autocast, compile_unsupported_reason, fused_supported, grad_scaler
 
-__all__ = ["TRAIN_STEPS", "bench_train_step", "make_gpt"]
+__all__ = [
+    "TRAIN_STEPS",
+    "ladder",
+    "tf32_unsupported_reason",
+    "float32_matmuls",
+    "with_oom_retry",
+    "bench_train_step",
+    "make_gpt",
+]
 
 
 # ----------------------------------------------------------------------------- (c) a training step
@@ -21,11 +38,83 @@ __all__ = ["TRAIN_STEPS", "bench_train_step", "make_gpt"]
 #: The cumulative steps of part (c): each adds one option to the previous step that ran.
 TRAIN_STEPS = (
     ("naive fp32", None),
+    ("+ TF32", "tf32"),
     ("+ SDPA", "sdpa"),
     ("+ mixed precision", "mixed_precision"),
-    ("+ compile", "compile"),
     ("+ fused AdamW", "fused"),
+    ("+ compile", "compile"),
 )
+
+#: The options of a row, all off in the first one.
+NO_OPTIONS = {"impl": "naive", "tf32": False, "mixed_precision": False, "fused": False, "compile": False}
+
+
+def ladder(unavailable: Mapping[str, str | None]) -> list[dict[str, Any]]:
+    """The rows of part (c), before any measurement: per step of :data:`TRAIN_STEPS` its ``name``, its
+    ``status`` (``"run"``, or ``"skipped"`` with the reason as ``note``) and the options it runs with
+    (``impl``, ``tf32``, ``mixed_precision``, ``fused``, ``compile``).
+
+    ``unavailable`` maps each option (``"tf32"``, ``"sdpa"``, ``"mixed_precision"``, ``"fused"``,
+    ``"compile"``) to ``None`` where the device has it, or to the reason why not. Each row adds its
+    option to the previous row's options; a skipped option is not carried into the rows after it.
+    """
+    options = [option for _, option in TRAIN_STEPS if option is not None]
+    if set(unavailable) != set(options):
+        raise ValueError(f"unavailable must have exactly the keys {options}, got {sorted(unavailable)}")
+    rows: list[dict[str, Any]] = []
+    used = dict(NO_OPTIONS)
+    for name, option in TRAIN_STEPS:
+        if option is not None and unavailable[option] is not None:
+            rows.append({"name": name, "status": "skipped", "note": unavailable[option], **used})
+            continue
+        if option == "sdpa":
+            used = dict(used, impl="sdpa")
+        elif option is not None:
+            used = dict(used, **{option: True})
+        rows.append({"name": name, "status": "run", **used})
+    return rows
+
+
+def tf32_unsupported_reason(device: torch.device) -> str | None:
+    """``None`` where float32 matrix products can run on TF32 tensor cores (NVIDIA Ampere, compute
+    capability 8.0, or newer), else the reason."""
+    if device.type != "cuda":
+        return f"TF32 matmuls exist on NVIDIA GPUs (Ampere or newer) only, not on {device.type}"
+    major, minor = torch.cuda.get_device_capability(device)
+    if major < 8:
+        return f"TF32 needs an Ampere or newer GPU (compute capability 8.0), this one has {major}.{minor}"
+    return None
+
+
+@contextlib.contextmanager
+def float32_matmuls(tf32: bool) -> Iterator[None]:
+    """Inside: float32 matrix products on TF32 tensor cores (``tf32=True``, i.e.
+    ``torch.set_float32_matmul_precision("high")``, which sets ``torch.backends.cuda.matmul.allow_tf32``)
+    or in full float32 (``"highest"``); the previous setting is restored on exit."""
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+def with_oom_retry(measure: Callable[[int], dict[str, Any]], batch: int) -> dict[str, Any]:
+    """``measure(batch)``; while its row says ``status="oom"``, measure again at half the batch (down to
+    1). The row returned has the ``batch`` it was measured at, and a ``note`` naming the batches that ran
+    out of memory."""
+    failed: list[int] = []
+    while True:
+        row = measure(batch)
+        if row.get("status") != "oom" or batch == 1:
+            break
+        failed.append(batch)
+        batch //= 2
+    row["batch"] = batch
+    if failed:
+        what = f"measured at batch {batch}" if row.get("status") == "ok" else f"also at batch {batch}"
+        row["note"] = f"out of memory at batch {', '.join(map(str, failed))}; {what}"
+    return row
 
 
 def make_gpt(size: BenchSize, impl: str, device: torch.device | str, seed: int) -> nn.Module:
@@ -64,6 +153,7 @@ def _train_step(
     compiled: bool,
     fused: bool,
     logits_of: Callable[[nn.Module, Tensor], Tensor],
+    tf32: bool = False,
 ) -> Callable[[], Tensor]:
     """One AdamW step of ``model`` on ``batch`` with the given options, as a function to time."""
     x, y = batch
@@ -72,7 +162,7 @@ def _train_step(
     forward = torch.compile(model) if compiled else model
 
     def step() -> Tensor:
-        with autocast(device, precision):
+        with float32_matmuls(tf32), autocast(device, precision):
             logits = logits_of(forward, x)
             loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
         opt.zero_grad(set_to_none=True)
@@ -99,10 +189,13 @@ def bench_train_step(
     scaler on GPUs without bf16), also on the CPU, where autocast supports bf16. ``peer``: also time
     Hugging Face's ``GPT2LMHeadModel`` with the options of the last step that ran.
 
-    Returns ``(rows, info)``: per row the name, the options used, ``ms`` per step, ``tokens_per_s``,
-    ``peak_bytes``, ``mfu`` (a fraction, or ``"unknown"``), ``speedup`` over the first row, the first
-    step's loss, and a ``note`` when the step was skipped; ``info`` holds the parameter counts and the
-    FLOPs per token of the model.
+    Returns ``(rows, info)``: per row the name, the options used, the ``batch`` it ran at, ``ms`` per
+    step, ``tokens_per_s``, ``peak_bytes``, ``mfu`` (a fraction, or ``"unknown"``), ``speedup`` (tokens/s
+    over the first row's), the first step's loss, ``first_step_s`` (the first call, which compiles),
+    ``compile_s`` for the compiled rows (the first call less one timed step: not in ``ms``), and a
+    ``note`` when the step was skipped or retried at a smaller batch; ``info`` holds the parameter
+    counts and the FLOPs per token of the model. TF32 stays on in the rows after ``+ TF32``; the rows
+    before it run in full float32 whatever the process's setting.
     """
     g = torch.Generator(device="cpu").manual_seed(seed + 1)
     ids = torch.randint(0, size.gpt_vocab, (size.gpt_batch, size.gpt_seq + 1), generator=g)
@@ -135,56 +228,45 @@ def bench_train_step(
     amp_reason = None if mixed is not None else f"no mixed-precision dtype on {device.type}"
 
     unavailable = {
+        "tf32": tf32_unsupported_reason(device),
         "sdpa": None,
         "mixed_precision": amp_reason,
-        "compile": compile_reason,
         "fused": fused_reason,
+        "compile": compile_reason,
     }
-    rows: list[dict[str, Any]] = []
-    used = {"impl": "naive", "mixed_precision": False, "compile": False, "fused": False}
-    for step_name, option in TRAIN_STEPS:
-        if option is not None and unavailable[option] is not None:
-            rows.append(
-                {
-                    "name": step_name,
-                    "status": "skipped",
-                    "note": unavailable[option],
-                    **used,
-                    "ms": None,
-                    "tokens_per_s": None,
-                    "peak_bytes": None,
-                    "mfu": None,
-                    "speedup": None,
-                }
-            )
-            continue
-        if option == "sdpa":
-            used = dict(used, impl="sdpa")
-        elif option is not None:
-            used = dict(used, **{option: True})
-        rows.append(
-            _time_config(step_name, used, size, device, batch, tokens, mixed, info, peak, seed, peer=False)
+    plan = ladder(unavailable)
+    if peer:
+        last = [r for r in plan if r["status"] == "run"][-1]
+        options = {k: last[k] for k in NO_OPTIONS} | {"impl": "sdpa"}
+        plan.append({"name": "HF GPT-2 peer, same options", "status": "run", **options, "peer": True})
+
+    def measure(entry: dict[str, Any], b: int) -> dict[str, Any]:
+        used = {k: entry[k] for k in NO_OPTIONS}
+        part = (batch[0][:b], batch[1][:b])
+        return _time_config(
+            entry["name"],
+            used,
+            size,
+            device,
+            part,
+            b * size.gpt_seq,
+            mixed,
+            info,
+            peak,
+            seed,
+            peer=entry.get("peer", False),
         )
 
-    if peer:
-        rows.append(
-            _time_config(
-                "HF GPT-2 peer, same options",
-                dict(used, impl="sdpa"),
-                size,
-                device,
-                batch,
-                tokens,
-                mixed,
-                info,
-                peak,
-                seed,
-                peer=True,
-            )
-        )
-    base = rows[0]["ms"]
+    rows: list[dict[str, Any]] = []
+    for entry in plan:
+        if entry["status"] == "skipped":
+            empty = {"ms": None, "tokens_per_s": None, "peak_bytes": None, "mfu": None, "batch": None}
+            rows.append(dict(entry, **empty))
+        else:
+            rows.append(with_oom_retry(lambda b, entry=entry: measure(entry, b), size.gpt_batch))
+    base = rows[0].get("tokens_per_s")
     for row in rows:
-        row["speedup"] = base / row["ms"] if base and row.get("ms") else None
+        row["speedup"] = row["tokens_per_s"] / base if base and row.get("tokens_per_s") else None
     return rows, info
 
 
@@ -237,12 +319,19 @@ def _time_config(
             used["compile"],
             used["fused"],
             logits_of,
+            tf32=used["tf32"],
         )
-        first_loss = float(step())  # also the first warmup step (compilation happens here)
-        row["activation_bytes"] = _activation_bytes(
-            model, batch, device, mixed if used["mixed_precision"] else None, logits_of
-        )
+        start = time.perf_counter()
+        first_loss = float(step())  # also the first warmup step (compilation happens here); float() syncs
+        first_step_s = time.perf_counter() - start
+        with float32_matmuls(used["tf32"]):
+            row["activation_bytes"] = _activation_bytes(
+                model, batch, device, mixed if used["mixed_precision"] else None, logits_of
+            )
         r = _guarded(lambda: _measure(step, size, device), device)
+        r["first_step_s"] = first_step_s
+        if used["compile"] and r.get("ms"):
+            r["compile_s"] = max(0.0, first_step_s - r["ms"] / 1000.0)
     except Exception as e:  # noqa: BLE001 -- one failing option (a compiler error, no memory) must not lose the run
         note = (
             "out of memory"
@@ -253,6 +342,7 @@ def _time_config(
             {"status": "oom" if _is_oom(e) else "error", "ms": None, "peak_bytes": None, "note": note},
             None,
         )
+        row.pop("activation_bytes", None)
     finally:
         model = step = None  # noqa: F841
         _free(device)
