@@ -262,7 +262,9 @@ class LSTMModel(_SequenceClassifier):
     """Embedding -> one-layer LSTM (``torch.nn.LSTM``, Hochreiter & Schmidhuber 1997) -> linear read-out.
 
     ``LSTMModel(vocab_size, d_model, num_classes, seed=None)``; ``forward(tokens (batch, seq)) ->
-    (batch, num_classes)``. torch initialises the forget-gate bias to zero, as we keep it.
+    (batch, num_classes)``. We keep torch's initialisation: every weight and both biases (``bias_ih``,
+    ``bias_hh``) uniform in ``[-1/sqrt(d_model), 1/sqrt(d_model)]``, the forget gate's included, so the
+    forget gate starts near sigmoid(0) = 0.5 (chapter 1 measures it).
     """
 
     def __init__(self, vocab_size: int, d_model: int, num_classes: int, seed: int | None = None):
