@@ -27,7 +27,7 @@ JOBS  ?= 2
 # a static page; see that file). Jupyter and Colab do not use it.
 NB_ENV := PYTHONSTARTUP=$(CURDIR)/tools/static_kernel.py
 
-.PHONY: book test unit notebooks-run browser book-check notebooks exercises bench sweep clean
+.PHONY: book test unit lint notebooks-run browser book-check notebooks exercises bench sweep clean
 
 # Install torch from its exact pin together with the package, in one resolution, so that
 # `-e .` (which only asks for torch>=2.1) never pulls another torch.
@@ -57,6 +57,11 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/ --ignore=tests/book
+
+# ruff: the linter and the formatter's check (configuration in pyproject.toml, line length 110).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # One notebook per worker (--dist loadfile); each chapter uses one thread, so JOBS=2 fills two cores.
 notebooks-run: $(STAMP)
