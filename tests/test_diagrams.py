@@ -120,3 +120,14 @@ def test_speech_encoder_diagram_shows_the_pieces_and_shapes():
     fig = diagrams.speech_encoder(frames=96, strides=(2, 2, 2))
     assert "(12, 64)" in " | ".join(t.get_text() for t in fig.axes[0].texts)
     plt.close(fig)
+
+
+def test_clip_towers_diagram_shows_both_towers_and_the_matrix():
+    fig = diagrams.clip_towers(n=4)
+    texts = " | ".join(t.get_text() for t in fig.axes[0].texts)
+    for piece in ("image tower: ViT", "[CLS]", "causal", "[EOT]", "logits_per_image", "each column", "$s_{44}$"):
+        assert piece in texts, piece
+    assert "$s_{15}$" not in texts
+    plt.close(fig)
+    with pytest.raises(ValueError, match="n must be"):
+        diagrams.clip_towers(n=9)

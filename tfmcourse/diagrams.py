@@ -363,6 +363,48 @@ def vit_pipeline(image=None, patch_size: int = 2) -> Figure:
     return fig
 
 
+# ------------------------------------------------ chapter 13: CLIP, two towers and one similarity matrix
+
+
+def clip_towers(n: int = 4) -> Figure:
+    """CLIP's two towers and its training signal (chapter 13): ``n`` images through the image tower (a ViT
+    read at ``[CLS]``), their ``n`` captions through the text tower (a causal Transformer read at ``[EOT]``),
+    each projected and normalised, and the ``n x n`` matrix of scaled cosine similarities whose diagonal
+    holds the true pairs: a cross-entropy along every row (image -> text) and every column (text -> image)."""
+    if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= 6:
+        raise ValueError(f"n must be an int from 2 to 6 (pairs drawn), got {n!r}")
+    fig, ax = canvas(13.0, 6.4, scale=0.78, title="CLIP: two towers, one space, a contrastive loss")
+    # image tower, bottom row
+    box(ax, 0.2, 0.5, 1.5, 0.8, f"{n} images", kind="token", fontsize=9)
+    box(ax, 2.1, 0.5, 2.6, 0.8, "image tower: ViT\n(read at [CLS])", kind="state", fontsize=9)
+    box(ax, 5.1, 0.5, 1.9, 0.8, "projection,\nnormalise", kind="ffn", fontsize=9)
+    # text tower, top row
+    box(ax, 0.2, 4.6, 1.5, 0.8, f"{n} captions", kind="token", fontsize=9)
+    box(ax, 2.1, 4.6, 2.6, 0.8, "text tower: causal\nTransformer (read at [EOT])", kind="state", fontsize=8.5)
+    box(ax, 5.1, 4.6, 1.9, 0.8, "projection,\nnormalise", kind="ffn", fontsize=9)
+    for y in (0.9, 5.0):
+        arrow(ax, (1.7, y), (2.1, y))
+        arrow(ax, (4.7, y), (5.1, y))
+    # the similarity matrix
+    x0, y0, cell = 8.4, 1.5, 3.0 / n
+    for i in range(n):  # rows: images (top to bottom), columns: texts
+        for j in range(n):
+            kind = "query" if i == j else "add"
+            box(ax, x0 + j * cell, y0 + (n - 1 - i) * cell, cell * 0.92, cell * 0.92,
+                f"$s_{{{i + 1}{j + 1}}}$", kind=kind, fontsize=8, rounded=False)
+    for j in range(n):
+        ax.text(x0 + (j + 0.46) * cell, y0 + n * cell + 0.15, f"$t_{{{j + 1}}}$", ha="center", fontsize=9)
+    for i in range(n):
+        ax.text(x0 - 0.25, y0 + (n - 1 - i + 0.46) * cell, f"$i_{{{i + 1}}}$", ha="center", va="center", fontsize=9)
+    arrow(ax, (7.0, 0.9), (x0 - 0.45, y0 + 0.6), text="images $i$", connection="arc3,rad=0.15")
+    arrow(ax, (7.0, 5.0), (x0 + 1.5, y0 + n * cell + 0.45), text="texts $t$", connection="arc3,rad=-0.15")
+    ax.text(x0 + 1.5, 0.75, "$s_{ij} = e^{\\mathrm{logit\\_scale}}\\,\\cos(i_i, t_j)$ (logits_per_image)",
+            ha="center", fontsize=9)
+    ax.text(x0 + 1.5, 0.25, "loss: cross-entropy along each row (image → text)\nand each column (text → image); "
+            "targets: the diagonal", ha="center", va="top", fontsize=8.5)
+    return fig
+
+
 # ------------------------------------------------ chapter 14: speech, the conv front-end and the encoder
 
 
