@@ -26,3 +26,14 @@ def test_box_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="kind"):
         diagrams.box(ax, 0, 0, 1, 1, kind="nope")
     plt.close(fig)
+
+
+def test_encoder_decoder_diagram_shows_cross_attention_reading_the_memory():
+    fig = diagrams.encoder_decoder()
+    ax = fig.axes[0]
+    texts = " | ".join(t.get_text() for t in ax.texts)
+    for piece in ("memory", "masked self-attention", "cross-attention", "K and V: memory", "K, V (every layer)",
+                  "feed-forward", "add & norm", "× N", "ENCODER", "DECODER", "next token"):
+        assert piece in texts, piece
+    assert texts.count("add & norm") == 5  # 2 sublayers in the encoder layer, 3 in the decoder layer
+    plt.close(fig)
