@@ -1,7 +1,15 @@
 # tfmcourse: two commands do everything on a fresh machine.
-#   make book   create .venv if missing, install, execute the notebooks (cached), build the HTML
-#   make test   the whole suite: pytest tests/, every chapter notebook (nbval), the book build with -W
+#   make book   create .venv if missing, install, execute the notebooks (cached, 2 at once), build the HTML
+#   make test   the whole suite: unit tests, every chapter notebook at two seeds, the book, browser tests
 # Helpers: make notebooks (regenerate setup cells and exercises/), make bench, make clean.
+#
+# What runs where in `make test` (nothing is executed twice):
+#   unit           pytest tests/ (package, checkers, notebook hygiene), without the built-book tests
+#   book           every chapter executed at TFMCOURSE_SEED=0 into the jupyter-cache, JOBS at once, then
+#                  the HTML built from that cache with -W: this execution is also the seed-0 notebook test
+#   notebooks-run  every chapter again with nbval at the second seed SEED2, JOBS at once
+#   browser        tests/book: the executed outputs scanned for tool warnings and machine paths, and every
+#                  built page opened in headless Chromium with the network blocked
 
 PYTHON ?= python3
 VENV   := .venv
@@ -15,7 +23,11 @@ SEED  ?= 0
 SEED2 ?= 1
 JOBS  ?= 2
 
-.PHONY: book test unit notebooks-run book-check notebooks exercises bench sweep clean
+# The kernels of the executed notebooks start with tools/static_kernel.py (plain-text progress bars for
+# a static page; see that file). Jupyter and Colab do not use it.
+NB_ENV := PYTHONSTARTUP=$(CURDIR)/tools/static_kernel.py
+
+.PHONY: book test unit lint notebooks-run browser book-check notebooks exercises bench sweep clean
 
 # Install torch from its exact pin together with the package, in one resolution, so that
 # `-e .` (which only asks for torch>=2.1) never pulls another torch.
@@ -25,29 +37,47 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt -e .
 	touch $(STAMP)
 
-# -W --keep-going: a notebook that fails to execute (or any other warning) makes `make book` fail, so a
-# half-executed chapter is never published; the report of a failed execution is in _build/html/reports/.
+# The book is always executed at seed 0. tools/execute_notebooks.py runs the notebooks that changed
+# (JOBS at once) into _build/.jupyter_cache and exits 1, with the tracebacks, if any fails: a
+# half-executed chapter is never built. The build then takes every notebook from the cache; -W
+# --keep-going makes any warning (a broken reference, a failed execution) fail `make book`. --all
+# re-reads every page (about a minute): Sphinx only notices changed sources, not new outputs in the
+# cache, and an unchanged page would not repeat its warnings.
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	$(NB_ENV) TFMCOURSE_SEED=0 $(PY) tools/execute_notebooks.py --jobs $(JOBS) book/*.ipynb
+	$(NB_ENV) TFMCOURSE_SEED=0 $(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
 	@echo "Open: $(CURDIR)/_build/html/index.html"
 
-# The notebooks run twice, at seed 0 and at a second fixed seed: a threshold tuned to one run fails here.
-test: $(STAMP) unit
-	$(MAKE) notebooks-run SEED=$(SEED)
+# Seed 0 runs inside `make book`, the second seed with nbval: a threshold tuned to one run fails here.
+test: $(STAMP)
+	$(MAKE) unit
+	$(MAKE) book
 	$(MAKE) notebooks-run SEED=$(SEED2)
-	$(MAKE) book-check
+	$(MAKE) browser
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/
+	$(BIN)/pytest tests/ --ignore=tests/book
+
+# ruff: the linter and the formatter's check (configuration in pyproject.toml, line length 110).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # One notebook per worker (--dist loadfile); each chapter uses one thread, so JOBS=2 fills two cores.
 notebooks-run: $(STAMP)
-	TFMCOURSE_SEED=$(SEED) $(BIN)/pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env -p no:randomly book/
+	$(NB_ENV) TFMCOURSE_SEED=$(SEED) $(BIN)/pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env -p no:randomly book/
 
-# The build with execution off: broken references, missing toc entries, bad directives fail.
+# The built book as a reader gets it (run after `make book`): executed outputs free of tool warnings and
+# machine paths; every page in headless Chromium, offline. Screenshots: _build/screenshots/.
+browser: $(STAMP)
+	TFMCOURSE_REQUIRE_BOOK=1 $(BIN)/pytest tests/book
+
+# A quick build with execution off (seconds): broken references, missing toc entries, bad directives.
 book-check: $(STAMP)
 	mkdir -p _build
-	$(PY) -c "import yaml; c = yaml.safe_load(open('_config.yml')); c['execute']['execute_notebooks'] = 'off'; yaml.safe_dump(c, open('_build/_config_noexec.yml', 'w'))"
+	$(PY) -c "import os, yaml; c = yaml.safe_load(open('_config.yml')); c['execute']['execute_notebooks'] = 'off'; \
+	  ext = c['sphinx']['local_extensions']; ext.update({k: os.path.abspath(v) for k, v in ext.items()}); \
+	  yaml.safe_dump(c, open('_build/_config_noexec.yml', 'w'))"
 	$(BIN)/jupyter-book build . --builder html --config _build/_config_noexec.yml --path-output _build/check -W -n --keep-going
 
 # Regenerate what is generated from book/: the setup cell of every notebook and exercises/.

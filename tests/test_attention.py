@@ -18,6 +18,7 @@ from tfmcourse.attention import (
     scaled_dot_product_attention,
 )
 
+
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """These tensors are tiny: with several intra-op threads on a busy CPU, each softmax can wait
@@ -32,7 +33,9 @@ FAST = settings(max_examples=30, deadline=None)
 TOL = {torch.float32: dict(atol=1e-6, rtol=1e-5), torch.float64: dict(atol=1e-12, rtol=1e-10)}
 
 
-def rand(gen: torch.Generator, *shape: int, dtype: torch.dtype = torch.float64, grad: bool = False) -> torch.Tensor:
+def rand(
+    gen: torch.Generator, *shape: int, dtype: torch.dtype = torch.float64, grad: bool = False
+) -> torch.Tensor:
     return torch.randn(*shape, generator=gen, dtype=dtype).requires_grad_(grad)
 
 
@@ -58,7 +61,9 @@ SHAPES = [
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("shapes", SHAPES, ids=lambda s: "x".join(map(str, s[0])) + "-" + "x".join(map(str, s[2])))
+@pytest.mark.parametrize(
+    "shapes", SHAPES, ids=lambda s: "x".join(map(str, s[0])) + "-" + "x".join(map(str, s[2]))
+)
 def test_matches_torch_sdpa_without_mask(shapes, dtype):
     gen = torch.Generator().manual_seed(0)
     q, k, v = (rand(gen, *s, dtype=dtype) for s in shapes)
@@ -70,10 +75,14 @@ def test_matches_torch_sdpa_without_mask(shapes, dtype):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("mask_shape", [(4, 7), (2, 1, 1, 7), (2, 3, 4, 7), (1, 3, 1, 7), (7,)])
+@pytest.mark.parametrize("mask_shape", [(4, 7), (2, 1, 1, 7), (2, 3, 4, 7), (1, 3, 1, 7), (1, 7)])
 def test_matches_torch_sdpa_with_broadcast_mask(mask_shape, dtype):
     gen = torch.Generator().manual_seed(1)
-    q, k, v = rand(gen, 2, 3, 4, 8, dtype=dtype), rand(gen, 2, 3, 7, 8, dtype=dtype), rand(gen, 2, 3, 7, 5, dtype=dtype)
+    q, k, v = (
+        rand(gen, 2, 3, 4, 8, dtype=dtype),
+        rand(gen, 2, 3, 7, 8, dtype=dtype),
+        rand(gen, 2, 3, 7, 5, dtype=dtype),
+    )
     mask = rand_mask(gen, *mask_shape)
     mask[..., 0] = True  # no fully masked rows: torch's answer there is not part of the contract
     out, weights = scaled_dot_product_attention(q, k, v, mask=mask)
@@ -86,7 +95,11 @@ def test_matches_torch_sdpa_with_broadcast_mask(mask_shape, dtype):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_matches_torch_sdpa_with_random_mask_excluding_fully_masked_rows(dtype):
     gen = torch.Generator().manual_seed(2)
-    q, k, v = rand(gen, 3, 2, 6, 4, dtype=dtype), rand(gen, 3, 2, 5, 4, dtype=dtype), rand(gen, 3, 2, 5, 4, dtype=dtype)
+    q, k, v = (
+        rand(gen, 3, 2, 6, 4, dtype=dtype),
+        rand(gen, 3, 2, 5, 4, dtype=dtype),
+        rand(gen, 3, 2, 5, 4, dtype=dtype),
+    )
     mask = rand_mask(gen, 3, 2, 6, 5, p=0.3)
     mask[0, 0, 1] = False  # make sure there is at least one fully masked row
     live = mask.any(-1)
@@ -101,7 +114,11 @@ def test_matches_torch_sdpa_with_random_mask_excluding_fully_masked_rows(dtype):
 @pytest.mark.parametrize("scale", [0.1, 1.0, 2.5])
 def test_custom_scale_matches_torch(scale, dtype):
     gen = torch.Generator().manual_seed(3)
-    q, k, v = rand(gen, 2, 3, 4, 8, dtype=dtype), rand(gen, 2, 3, 6, 8, dtype=dtype), rand(gen, 2, 3, 6, 8, dtype=dtype)
+    q, k, v = (
+        rand(gen, 2, 3, 4, 8, dtype=dtype),
+        rand(gen, 2, 3, 6, 8, dtype=dtype),
+        rand(gen, 2, 3, 6, 8, dtype=dtype),
+    )
     mask = causal_mask(4, 6)
     out, _ = scaled_dot_product_attention(q, k, v, mask=mask, scale=scale)
     torch.testing.assert_close(out, torch_sdpa(q, k, v, mask, scale=scale), **TOL[dtype])
@@ -192,12 +209,12 @@ def test_padded_keys_do_not_change_real_outputs(seed, lengths, n_pad, seq_q, add
     v = 100 * rand(gen, len(lengths), max_len, d_v)
     real_k = [rand(gen, n, d_k) for n in lengths]
     real_v = [rand(gen, n, d_v) for n in lengths]
-    for b, n in enumerate(lengths):
+    for b, n in enumerate(lengths):  # noqa: B007 -- b is used, n documents the loop
         k[b, :n], v[b, :n] = real_k[b], real_v[b]
     key_mask = padding_mask(lengths, max_len)[:, None, :]  # (batch, 1, seq_k)
     out, weights = attend(q, k, v, key_mask)
     assert (weights[~key_mask.expand_as(weights)] == 0).all()
-    for b, n in enumerate(lengths):
+    for b, n in enumerate(lengths):  # noqa: B007 -- b is used, n documents the loop
         alone, _ = attend(q[b], real_k[b], real_v[b])
         torch.testing.assert_close(out[b], alone, atol=1e-10, rtol=0)
 
@@ -212,7 +229,9 @@ def _fully_masked_case(seed: int, batch: int, seq_q: int, seq_k: int) -> tuple[t
 
 
 @FAST
-@given(seed=st.integers(0, 2**31 - 1), batch=st.integers(1, 3), seq_q=st.integers(1, 5), seq_k=st.integers(1, 5))
+@given(
+    seed=st.integers(0, 2**31 - 1), batch=st.integers(1, 3), seq_q=st.integers(1, 5), seq_k=st.integers(1, 5)
+)
 def test_fully_masked_rows_are_zero_and_nan_free_forward_and_backward(seed, batch, seq_q, seq_k):
     mask, dead = _fully_masked_case(seed, batch, seq_q, seq_k)
     gen = torch.Generator().manual_seed(seed + 1)
@@ -223,12 +242,18 @@ def test_fully_masked_rows_are_zero_and_nan_free_forward_and_backward(seed, batc
         ("additive", additive, (4, 3)),
     ]
     for name, attend, (d_q, d_k) in cases:
-        q, k, v = rand(gen, batch, seq_q, d_q, grad=True), rand(gen, batch, seq_k, d_k, grad=True), rand(gen, batch, seq_k, 2, grad=True)
+        q, k, v = (
+            rand(gen, batch, seq_q, d_q, grad=True),
+            rand(gen, batch, seq_k, d_k, grad=True),
+            rand(gen, batch, seq_k, 2, grad=True),
+        )
         out, weights = attend(q, k, v, mask)
         assert torch.isfinite(out).all() and torch.isfinite(weights).all(), name
         assert (out[dead] == 0).all() and (weights[dead] == 0).all(), name
         live = ~dead
-        torch.testing.assert_close(weights.sum(-1)[live], torch.ones_like(weights.sum(-1)[live]), atol=1e-12, rtol=0)
+        torch.testing.assert_close(
+            weights.sum(-1)[live], torch.ones_like(weights.sum(-1)[live]), atol=1e-12, rtol=0
+        )
         ((out * rand(gen, *out.shape)).sum() + (weights * rand(gen, *weights.shape)).sum()).backward()
         for t in (q, k, v):
             assert t.grad is not None and torch.isfinite(t.grad).all(), name
@@ -248,7 +273,9 @@ def test_fully_masked_rows_are_zero_and_nan_free_forward_and_backward(seed, batc
 def test_all_keys_masked_everywhere():
     q = torch.randn(2, 3, 4, dtype=torch.float64, requires_grad=True)
     mask = torch.zeros(3, 5, dtype=torch.bool)
-    out, weights = scaled_dot_product_attention(q, torch.randn(2, 5, 4, dtype=torch.float64), torch.randn(2, 5, 6, dtype=torch.float64), mask)
+    out, weights = scaled_dot_product_attention(
+        q, torch.randn(2, 5, 4, dtype=torch.float64), torch.randn(2, 5, 6, dtype=torch.float64), mask
+    )
     assert (out == 0).all() and (weights == 0).all()
     out.sum().backward()
     assert (q.grad == 0).all()
@@ -274,7 +301,9 @@ def test_gradcheck_sdpa_with_mask():
     mask = rand_mask(gen, 2, 3, 5)
     mask[1, 2] = False  # a fully masked row must have a correct (zero) gradient as well
     mask[0, :, 0] = True
-    assert torch.autograd.gradcheck(lambda q, k, v: scaled_dot_product_attention(q, k, v, mask, scale=0.7), (q, k, v))
+    assert torch.autograd.gradcheck(
+        lambda q, k, v: scaled_dot_product_attention(q, k, v, mask, scale=0.7), (q, k, v)
+    )
 
 
 def test_gradcheck_additive_attention():
@@ -320,6 +349,7 @@ def test_additive_matches_hand_written_loop():
         torch.testing.assert_close(out, expected_w @ v, atol=1e-12, rtol=0)
 
 
+@pytest.mark.usefixtures("no_type_checks")  # AdditiveAttention(3, 4, 2.0): the wrong type is the point
 def test_additive_bad_inputs():
     attn = AdditiveAttention(3, 4, 5)
     q, k, v = torch.randn(2, 3, 3), torch.randn(2, 6, 4), torch.randn(2, 6, 2)
@@ -327,7 +357,9 @@ def test_additive_bad_inputs():
         attn(torch.randn(2, 3, 5), k, v)
     with pytest.raises(ValueError, match=re.escape("k has shape (2, 6, 3) but this module expects d_k=4")):
         attn(q, torch.randn(2, 6, 3), v)
-    with pytest.raises(ValueError, match=r"q has dtype torch.float64 but the module's weights are torch.float32"):
+    with pytest.raises(
+        ValueError, match=r"q has dtype torch.float64 but the module's weights are torch.float32"
+    ):
         attn(q.double(), k.double(), v.double())
     with pytest.raises(ValueError, match=re.escape("k has shape (2, 6, 4) but v has shape (2, 5, 2)")):
         attn(q, k, torch.randn(2, 5, 2))
@@ -366,7 +398,8 @@ def test_causal_mask_with_cache_equals_last_rows_of_full_mask():
 
 
 @pytest.mark.parametrize(
-    "args,name", [((0,), "seq_q"), ((-2,), "seq_q"), ((3, 0), "seq_k"), ((2.0,), "seq_q"), ((3, "4"), "seq_k")]
+    "args,name",
+    [((0,), "seq_q"), ((-2,), "seq_q"), ((3, 0), "seq_k"), ((2.0,), "seq_q"), ((3, "4"), "seq_k")],
 )
 def test_causal_mask_bad_sizes(args, name):
     with pytest.raises(ValueError, match=f"{name} must be a positive int"):
@@ -392,7 +425,11 @@ def test_padding_mask_max_len_defaults_to_longest():
     [
         ([2, -1], 3, r"lengths must lie in \[0, max_len=3\], got \[2, -1\]"),
         ([2, 4], 3, r"lengths must lie in \[0, max_len=3\], got \[2, 4\]"),
-        (torch.tensor([1.0, 2.0]), None, r"lengths must be a 1-D integer tensor .*torch.float32 shape \(2,\)"),
+        (
+            torch.tensor([1.0, 2.0]),
+            None,
+            r"lengths must be a 1-D integer tensor .*torch.float32 shape \(2,\)",
+        ),
         (torch.tensor([[1, 2]]), None, r"lengths must be a 1-D integer tensor .*shape \(1, 2\)"),
         (torch.tensor([True, False]), None, r"lengths must be a 1-D integer tensor .*torch.bool"),
     ],
@@ -503,7 +540,11 @@ def test_bad_qkv_raises_value_error_naming_argument_and_shapes(qkv, pattern):
 @pytest.mark.parametrize(
     "mask,pattern",
     [
-        pytest.param(torch.ones(5, 7), _e("mask must be boolean (True = may attend), got dtype torch.float32 with shape (5, 7)"), id="float"),
+        pytest.param(
+            torch.ones(5, 7),
+            _e("mask must be boolean (True = may attend), got dtype torch.float32 with shape (5, 7)"),
+            id="float",
+        ),
         pytest.param(torch.ones(5, 7, dtype=torch.long), "mask must be boolean.*torch.int64", id="int"),
         pytest.param(
             torch.ones(5, 6, dtype=torch.bool),
@@ -521,6 +562,14 @@ def test_bad_qkv_raises_value_error_naming_argument_and_shapes(qkv, pattern):
             id="too-many-axes",
         ),
         pytest.param([[True]], "mask must be a boolean torch.Tensor, got list", id="not-a-tensor"),
+        pytest.param(
+            torch.ones(7, dtype=torch.bool), _e("mask has shape (7,), which does not broadcast"), id="1-D"
+        ),
+        pytest.param(  # the rule of every module: 2-D, or one axis per axis of the scores
+            torch.ones(3, 5, 7, dtype=torch.bool),
+            "mask has shape \\(3, 5, 7\\).*add the heads axis",
+            id="3-D-for-4-D",
+        ),
     ],
 )
 def test_bad_mask_raises_value_error(mask, pattern):

@@ -13,7 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from tfmcourse.attention import causal_mask
-from tfmcourse.blocks import DecoderLayer, EncoderLayer, FeedForward, check_mask
+from tfmcourse.blocks import DecoderLayer, EncoderLayer, FeedForward
+from tfmcourse.cache import KVCache
+from tfmcourse.config import TransformerConfig
 from tfmcourse.transformer import mask_from_torch
 
 D, H, FF = 16, 4, 24
@@ -37,9 +39,14 @@ def _torch_masks(batch: int, seq_q: int, seq_k: int, seed: int = 0):
 
 
 # ------------------------------------------------------------------------------------- FeedForward
-@pytest.mark.parametrize("activation,fn", [
-    ("relu", F.relu), ("gelu", F.gelu), ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh")),
-])
+@pytest.mark.parametrize(
+    "activation,fn",
+    [
+        ("relu", F.relu),
+        ("gelu", F.gelu),
+        ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh")),
+    ],
+)
 def test_feed_forward_computes_linear_act_linear(activation, fn):
     torch.manual_seed(0)
     ff = FeedForward(D, FF, activation=activation, dropout=0.0).double()
@@ -71,9 +78,14 @@ def test_feed_forward_dropout_only_in_training():
     assert not torch.equal(ff(x), ff(x))
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(activation="tanh"), "activation"), (dict(dropout=1.0), "dropout"), (dict(d_ff=0), "d_ff"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(activation="tanh"), "activation"),
+        (dict(dropout=1.0), "dropout"),
+        (dict(d_ff=0), "d_ff"),
+    ],
+)
 def test_feed_forward_bad_arguments(kwargs, match):
     args = dict(d_model=D, d_ff=FF) | kwargs
     with pytest.raises(ValueError, match=match):
@@ -91,8 +103,9 @@ def test_feed_forward_bad_width():
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 def test_encoder_layer_equals_torch(dtype, norm_first, activation):
     torch.manual_seed(1)
-    ref = nn.TransformerEncoderLayer(D, H, FF, dropout=0.1, activation=activation, batch_first=True,
-                                     norm_first=norm_first, dtype=dtype).eval()
+    ref = nn.TransformerEncoderLayer(
+        D, H, FF, dropout=0.1, activation=activation, batch_first=True, norm_first=norm_first, dtype=dtype
+    ).eval()
     ours = EncoderLayer.from_torch(ref).eval()
     x = torch.randn(3, 7, D, dtype=dtype)
     attn, kpm = _torch_masks(3, 7, 7)
@@ -107,21 +120,31 @@ def test_encoder_layer_equals_torch(dtype, norm_first, activation):
 @NORMS
 def test_decoder_layer_equals_torch(dtype, norm_first):
     torch.manual_seed(2)
-    ref = nn.TransformerDecoderLayer(D, H, FF, dropout=0.1, batch_first=True, norm_first=norm_first,
-                                     dtype=dtype).eval()
+    ref = nn.TransformerDecoderLayer(
+        D, H, FF, dropout=0.1, batch_first=True, norm_first=norm_first, dtype=dtype
+    ).eval()
     ours = DecoderLayer.from_torch(ref).eval()
     x, memory = torch.randn(3, 6, D, dtype=dtype), torch.randn(3, 9, D, dtype=dtype)
     tgt_attn, tgt_kpm = _torch_masks(3, 6, 6, seed=1)
     mem_attn, mem_kpm = _torch_masks(3, 6, 9, seed=2)
-    want = ref(x, memory, tgt_mask=tgt_attn, memory_mask=mem_attn, tgt_key_padding_mask=tgt_kpm,
-               memory_key_padding_mask=mem_kpm)
-    got = ours(x, memory, tgt_mask=mask_from_torch(tgt_attn, tgt_kpm), memory_mask=mask_from_torch(mem_attn, mem_kpm))
+    want = ref(
+        x,
+        memory,
+        tgt_mask=tgt_attn,
+        memory_mask=mem_attn,
+        tgt_key_padding_mask=tgt_kpm,
+        memory_key_padding_mask=mem_kpm,
+    )
+    got = ours(
+        x, memory, tgt_mask=mask_from_torch(tgt_attn, tgt_kpm), memory_mask=mask_from_torch(mem_attn, mem_kpm)
+    )
     assert (got - want).abs().max().item() < TOL[dtype]
 
 
 def test_from_torch_copies_mode_and_config():
-    ref = nn.TransformerDecoderLayer(D, H, FF, dropout=0.2, activation="gelu", layer_norm_eps=1e-6,
-                                     batch_first=True, norm_first=True)
+    ref = nn.TransformerDecoderLayer(
+        D, H, FF, dropout=0.2, activation="gelu", layer_norm_eps=1e-6, batch_first=True, norm_first=True
+    )
     ours = DecoderLayer.from_torch(ref, impl="sdpa")
     assert ours.training and ours.norm_first and ours.ff.activation == "gelu"
     assert ours.norm3.eps == 1e-6 and ours.dropout2.p == 0.2 and ours.cross_attn.impl == "sdpa"
@@ -184,12 +207,15 @@ def test_decoder_layer_cache_equals_full_pass(norm_first):
     layer = DecoderLayer(D, H, FF, dropout=0.0, norm_first=norm_first).double().eval()
     x, memory = torch.randn(2, 6, D, dtype=torch.float64), torch.randn(2, 5, D, dtype=torch.float64)
     full = layer(x, memory, tgt_mask=causal_mask(6))
-    cache: dict = {}
+    cache = KVCache(1)
     # one position, then a chunk of three (with a bottom-right causal mask), then two single positions
-    parts = [layer(x[:, :1], memory, cache=cache),
-             layer(x[:, 1:4], memory, tgt_mask=causal_mask(3, 4), cache=cache),
-             layer(x[:, 4:5], memory, cache=cache), layer(x[:, 5:], memory, cache=cache)]
-    assert cache["k"].shape == (2, H, 6, D // H)
+    parts = [
+        layer(x[:, :1], memory, cache=cache),
+        layer(x[:, 1:4], memory, tgt_mask=causal_mask(3, 4), cache=cache),
+        layer(x[:, 4:5], memory, cache=cache),
+        layer(x[:, 5:], memory, cache=cache),
+    ]
+    assert cache[0]["k"].shape == (2, H, 6, D // H)
     assert (torch.cat(parts, dim=1) - full).abs().max() < 1e-10
 
 
@@ -219,11 +245,14 @@ def test_encoder_layer_mask_of_the_wrong_shape(mask_shape):
         layer(torch.randn(2, 4, D), mask=torch.ones(mask_shape, dtype=torch.bool))
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("tgt_mask", dict(tgt_mask=torch.ones(4, 5, dtype=torch.bool))),
-    ("memory_mask", dict(memory_mask=torch.ones(2, 1, 1, 4, dtype=torch.bool))),
-    ("memory_mask", dict(memory_mask=torch.ones(1, 1, 1, 5))),  # float, not boolean
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("tgt_mask", dict(tgt_mask=torch.ones(4, 5, dtype=torch.bool))),
+        ("memory_mask", dict(memory_mask=torch.ones(2, 1, 1, 4, dtype=torch.bool))),
+        ("memory_mask", dict(memory_mask=torch.ones(1, 1, 1, 5))),  # float, not boolean
+    ],
+)
 def test_decoder_layer_masks_name_themselves(name, kwargs):
     layer = DecoderLayer(D, H, FF)
     with pytest.raises(ValueError, match=name):
@@ -232,12 +261,30 @@ def test_decoder_layer_masks_name_themselves(name, kwargs):
 
 def test_x_of_the_wrong_width_or_rank():
     layer = EncoderLayer(D, H, FF)
-    with pytest.raises(ValueError, match=r"x must have shape \(batch, seq, d_model=16\), got shape \(4, 16\)"):
+    with pytest.raises(
+        ValueError, match=r"x must have shape \(batch, seq, d_model=16\), got shape \(4, 16\)"
+    ):
         layer(torch.randn(4, D))
     with pytest.raises(ValueError, match="memory"):
         DecoderLayer(D, H, FF)(torch.randn(2, 4, D), torch.randn(2, 4, 8))
 
 
-def test_check_mask_accepts_broadcastable_shapes():
-    for shape in [(4, 6), (1, 1, 4, 6), (2, 1, 1, 6), (2, 3, 4, 6), (1, 1, 1, 1)]:
-        check_mask(torch.ones(shape, dtype=torch.bool), "m", 2, 4, 6)
+# ------------------------------------------------------------------------------------------ the config
+def test_a_config_or_its_fields_or_the_old_argument_list_build_the_same_layer():
+    config = TransformerConfig(d_model=D, num_heads=H, d_ff=FF, dropout=0.0, norm_first=True)
+    layers = [
+        EncoderLayer(config),
+        EncoderLayer(d_model=D, num_heads=H, d_ff=FF, dropout=0.0, norm_first=True),
+        EncoderLayer(D, H, FF, 0.0, "relu", True),
+        EncoderLayer(TransformerConfig(D, H, FF, 0.0), norm_first=True),
+    ]
+    for layer in layers:
+        assert layer.config == config and layer.norm_first
+        assert [tuple(p.shape) for p in layer.parameters()] == [
+            tuple(p.shape) for p in layers[0].parameters()
+        ]
+    assert DecoderLayer(config).config == config
+    with pytest.raises(TypeError, match="unknown arguments"):
+        EncoderLayer(config, heads=4)
+    with pytest.raises(ValueError, match="not divisible by num_heads"):
+        EncoderLayer(config, num_heads=5)

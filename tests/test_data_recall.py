@@ -75,3 +75,36 @@ def test_fixed_distance():
 def test_bad_arguments_raise(kwargs, word):
     with pytest.raises(ValueError, match=word):
         distance_recall(**kwargs)
+
+
+def test_marked_differs_only_in_the_asked_token():
+    from tfmcourse.data.recall import marked_token
+
+    seq_len, num_values = 20, 6
+    plain = distance_recall(100, [1, 5, 19], seq_len, num_values, seed=4)
+    marked = distance_recall(100, [1, 5, 19], seq_len, num_values, seed=4, marked=True)
+    assert torch.equal(plain.labels, marked.labels) and torch.equal(plain.distances, marked.distances)
+    changed = plain.tokens != marked.tokens
+    assert (changed.sum(dim=1) == 1).all()  # exactly one token per sequence differs
+    for row, label, d, flags in zip(marked.tokens.tolist(), marked.labels.tolist(), marked.distances.tolist(),
+                                    changed.tolist()):
+        asked = seq_len - 1 - d
+        assert flags.index(True) == asked and row[asked] == marked_token(label, seq_len, num_values)
+        assert all(t < num_values for i, t in enumerate(row[:-1]) if i != asked)  # the others stay plain
+    assert int(marked.tokens.max()) < vocab_size(seq_len, num_values, marked=True)
+    assert vocab_size(seq_len, num_values, marked=True) == vocab_size(seq_len, num_values) + num_values
+
+
+def test_copy_sequences_seeded_and_checked():
+    from tfmcourse.data.recall import copy_sequences
+
+    a = copy_sequences(30, 7, num_values=5, seed=1)
+    assert a.shape == (30, 7) and a.dtype == torch.long and 0 <= int(a.min()) and int(a.max()) < 5
+    assert torch.equal(a, copy_sequences(30, 7, num_values=5, seed=1))
+    assert not torch.equal(a, copy_sequences(30, 7, num_values=5, seed=2))
+    g = torch.Generator().manual_seed(1)
+    assert torch.equal(copy_sequences(30, 7, num_values=5, generator=g), a)
+    for bad in (dict(length=0), dict(num_values=1), dict(num_samples=-1), dict(seed=1, generator=g)):
+        kwargs = {"num_samples": 3, "length": 4, **bad}
+        with pytest.raises(ValueError):
+            copy_sequences(**kwargs)

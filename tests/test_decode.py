@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from tfmcourse.cache import KVCache
 from tfmcourse.decode import (
     Hypothesis,
     beam_search,
@@ -23,8 +24,18 @@ SPECIALS = dict(bos_id=BOS, eos_id=EOS, pad_id=PAD)
 
 def random_model(seed: int = 0, tgt_vocab: int = 8) -> Transformer:
     torch.manual_seed(seed)
-    model = Transformer(9, tgt_vocab, d_model=16, num_heads=2, num_encoder_layers=1, num_decoder_layers=2,
-                        d_ff=32, dropout=0.0, max_len=40, pad_id=PAD)
+    model = Transformer(
+        9,
+        tgt_vocab,
+        d_model=16,
+        num_heads=2,
+        num_encoder_layers=1,
+        num_decoder_layers=2,
+        d_ff=32,
+        dropout=0.0,
+        max_len=40,
+        pad_id=PAD,
+    )
     return model.double().eval()
 
 
@@ -51,7 +62,7 @@ class TableModel(torch.nn.Module):
         return src[:, :1, None].double()  # the "memory" is the first source token
 
     def new_cache(self):
-        return [{}]
+        return KVCache(1)
 
     def _logits(self, key: tuple[int, ...]) -> torch.Tensor:
         p = torch.full((self.vocab,), 1e-9, dtype=torch.float64)
@@ -61,16 +72,17 @@ class TableModel(torch.nn.Module):
 
     def decode(self, tgt, memory, tgt_mask=None, memory_mask=None, cache=None):
         if cache is not None:
-            old = cache[0].get("k", torch.zeros(tgt.shape[0], 1, 0, 1, dtype=torch.float64))
-            cache[0]["k"] = torch.cat([old, tgt[:, None, :, None].double()], dim=2)
-            full = cache[0]["k"][:, 0, :, 0].long()
+            new = tgt[:, None, :, None].double()  # the prefix, stored like keys (batch, heads, seq, d_head)
+            full = cache.update(0, new, new)[0][:, 0, :, 0].long()
         else:
             full = tgt
         rows = []
         for b in range(tgt.shape[0]):
             first, seq = int(memory[b, 0, 0]), full[b].tolist()
             start = len(seq) - tgt.shape[1]
-            rows.append(torch.stack([self._logits((first, *seq[1 : start + i + 1])) for i in range(tgt.shape[1])]))
+            rows.append(
+                torch.stack([self._logits((first, *seq[1 : start + i + 1])) for i in range(tgt.shape[1])])
+            )
         return torch.stack(rows)
 
 
@@ -176,7 +188,9 @@ def test_beam_log_probs_match_the_model_and_batching_changes_nothing():
     src = random_src(4, batch=4)
     batched = beam_search(model, src, **SPECIALS, beam_size=3, max_len=10)
     for b in range(src.shape[0]):
-        alone = beam_search(model, src[b : b + 1, : int((src[b] != PAD).sum())], **SPECIALS, beam_size=3, max_len=10)[0]
+        alone = beam_search(
+            model, src[b : b + 1, : int((src[b] != PAD).sum())], **SPECIALS, beam_size=3, max_len=10
+        )[0]
         assert [h.tokens for h in alone] == [h.tokens for h in batched[b]]
         for h in batched[b]:
             assert h.log_prob == pytest.approx(_teacher_forced_log_prob(model, src[b], h.tokens), abs=1e-9)
@@ -259,5 +273,9 @@ def test_cross_attention_weights():
     for w in weights:
         assert w.shape == (3, 2, 4, src.shape[1])
         torch.testing.assert_close(w.sum(-1), torch.ones(3, 2, 4, dtype=w.dtype))
-        assert (w.masked_select((src == PAD)[:, None, None, :].expand_as(w)) == 0).all()  # no weight on padding
-    assert not any(m.cross_attn._forward_hooks or m.cross_attn._forward_pre_hooks for m in model.decoder.layers)
+        assert (
+            w.masked_select((src == PAD)[:, None, None, :].expand_as(w)) == 0
+        ).all()  # no weight on padding
+    assert not any(
+        m.cross_attn._forward_hooks or m.cross_attn._forward_pre_hooks for m in model.decoder.layers
+    )

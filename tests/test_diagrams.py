@@ -37,3 +37,75 @@ def test_encoder_decoder_diagram_shows_cross_attention_reading_the_memory():
         assert piece in texts, piece
     assert texts.count("add & norm") == 5  # 2 sublayers in the encoder layer, 3 in the decoder layer
     plt.close(fig)
+
+
+def test_model_families_draws_three_stacks_and_their_masks():
+    fig = diagrams.model_families()
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    for word in ("BERT", "GPT", "T5", "causal", "cross"):
+        assert word in texts
+    assert len(fig.axes[0].patches) > 75  # the mask grids: 25 + 25 + 3 * 25 cells, plus the boxes
+    plt.close(fig)
+
+
+def test_vit_pipeline_draws_the_image_and_its_patches():
+    import numpy as np
+
+    fig = diagrams.vit_pipeline(np.arange(64).reshape(8, 8), patch_size=4)
+    ax = fig.axes[0]
+    assert len(ax.images) == 1 + 4  # the image and its 2 x 2 patches
+    assert "[CLS]" in " ".join(t.get_text() for t in ax.texts)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="patch_size"):
+        diagrams.vit_pipeline(np.zeros((8, 8)), patch_size=3)
+
+
+# ------------------------------------------------------------------------------- chapters 1 and 2
+
+
+def _texts(fig):
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_unrolled_rnn_draws_one_state_per_step():
+    fig = diagrams.unrolled_rnn(steps=5)
+    texts = _texts(fig)
+    assert [f"$h_{t}$" in texts for t in range(6)] == [True] * 6 and "$x_5$" in texts and "$h_t$" in texts
+    assert texts.count("$W_{hh}$") == 5 + 1  # one per step, plus the folded cell's loop
+    plt.close(fig)
+    with pytest.raises(ValueError, match="steps"):
+        diagrams.unrolled_rnn(steps=1)
+
+
+def test_seq2seq_bottleneck_has_both_versions():
+    fig = diagrams.seq2seq_bottleneck(length=3)
+    texts = _texts(fig)
+    assert "one vector" in texts and "context" in texts and "with attention" in texts
+    assert texts.count("$e_3$") == 2 and texts.count("$y_3$") == 2 and "$e_4$" not in texts
+    plt.close(fig)
+    with pytest.raises(ValueError, match="length"):
+        diagrams.seq2seq_bottleneck(length=9)
+
+
+def test_qkv_attention_scores_one_query_against_every_key():
+    fig = diagrams.qkv_attention(n_tokens=4, query=3)
+    texts = _texts(fig)
+    for j in range(1, 5):
+        assert f"$q_{j}$" in texts and f"$k_{j}$" in texts and f"$v_{j}$" in texts
+        assert f"$q_3 \\cdot k_{j} / \\sqrt{{d_k}}$" in texts and f"$w_{{3{j}}}$" in texts
+    assert any("o_3" in t for t in texts)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="query"):
+        diagrams.qkv_attention(n_tokens=3, query=4)
+
+
+def test_speech_encoder_diagram_shows_the_pieces_and_shapes():
+    fig = diagrams.speech_encoder(frames=100, n_mels=40, d_model=64, strides=(2, 2), num_layers=2)
+    texts = " | ".join(t.get_text() for t in fig.axes[0].texts)
+    for piece in ("waveform", "log-mel", "conv front-end: 2 x Conv1d", "positions", "2 x pre-norm encoder layer",
+                  "mean over time", "(100, 40)", "(25, 64)", "(20,)"):
+        assert piece in texts, piece
+    plt.close(fig)
+    fig = diagrams.speech_encoder(frames=96, strides=(2, 2, 2))
+    assert "(12, 64)" in " | ".join(t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)

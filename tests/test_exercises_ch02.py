@@ -46,12 +46,14 @@ def test_reference_passes(checker, fn, capsys):
     assert "✔" in out and "correct" in out and fn.__name__.removeprefix("ref_") in out
 
 
-def test_package_functions_pass(capsys):
+def test_package_functions_are_refused():
+    # used to pass: the package's own answers, handed in as the exercise
     from tfmcourse.attention import masked_softmax, scaled_dot_product_attention
 
-    check.masked_softmax(masked_softmax)
-    check.attention(scaled_dot_product_attention)
-    assert capsys.readouterr().out.count("✔") == 2
+    with pytest.raises(ExerciseError, match="Write it yourself, without tfmcourse.attention.masked_softmax"):
+        check.masked_softmax(masked_softmax)
+    with pytest.raises(ExerciseError, match="Write it yourself, without tfmcourse.attention.scaled_dot_product"):
+        check.attention(scaled_dot_product_attention)
 
 
 @pytest.mark.parametrize("checker", [check.attention_scores, check.masked_softmax, check.attention])
@@ -273,3 +275,176 @@ def softmax_inverted_and_nan(scores, mask):  # two mistakes: the first case alre
 def test_inverted_and_nan_names_the_inversion():
     with pytest.raises(ExerciseError, match="contains NaN.*inverted"):
         check.masked_softmax(softmax_inverted_and_nan)
+
+
+# --------------------------------------------------------------------- shortcuts and odd tensors
+
+
+def attention_with_torch_sdpa(q, k, v, mask=None):  # used to pass: weights by hand, output by torch
+    out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    return out, ref_attention(q, k, v, mask)[1]
+
+
+def attention_with_package_softmax(q, k, v, mask=None):  # used to pass
+    import tfmcourse.attention
+
+    w = tfmcourse.attention.masked_softmax(ref_scores(q, k), mask)
+    return w @ v, w
+
+
+def masked_softmax_imported_from_package(scores, mask):
+    from tfmcourse.attention import masked_softmax
+
+    return masked_softmax(scores, mask)
+
+
+def attention_complex(q, k, v, mask=None):  # used to pass: the real part is right
+    out, w = ref_attention(q, k, v, mask)
+    return out.to(torch.complex128) + 1j, w.to(torch.complex128)
+
+
+def scores_complex(q, k):
+    return ref_scores(q, k).to(torch.complex128) + 0.5j
+
+
+def scores_meta(q, k):  # used to crash the checker with a RuntimeError
+    return torch.empty(*q.shape[:-1], k.shape[-2], device="meta")
+
+
+def softmax_meta(scores, mask):
+    return torch.empty_like(scores, device="meta")
+
+
+def masked_softmax_returns_filled_scores(scores, mask):  # -inf entries: used to say "largest error inf"
+    if mask.all():
+        return torch.softmax(scores, dim=-1)
+    return scores.masked_fill(~mask, float("-inf"))  # forgot the softmax: -inf where weights should be 0
+
+
+@pytest.mark.parametrize(
+    "checker, mutant, hint",
+    [
+        (check.attention, attention_with_torch_sdpa, "without torch.nn.functional.scaled_dot_product_attention"),
+        (check.attention, attention_with_package_softmax, "without tfmcourse.attention.masked_softmax"),
+        (check.masked_softmax, masked_softmax_imported_from_package, "without tfmcourse.attention.masked_softmax"),
+        (check.attention, attention_complex, "is a complex tensor"),
+        (check.attention_scores, scores_complex, "is a complex tensor"),
+        (check.attention_scores, scores_meta, "'meta' device"),
+        (check.masked_softmax, softmax_meta, "'meta' device"),
+        (check.masked_softmax, masked_softmax_returns_filled_scores, "contains -inf at \\d+ of \\d+ entries"),
+    ],
+)
+def test_shortcuts_and_odd_tensors_fail_with_their_hint(checker, mutant, hint):
+    with pytest.raises(ExerciseError, match=hint) as info:
+        checker(mutant)
+    assert "largest error nan" not in str(info.value) and "largest error inf" not in str(info.value)
+
+
+def test_forbidden_functions_work_again_after_a_check():
+    import tfmcourse.attention
+
+    q = torch.randn(2, 3, 4)
+    with pytest.raises(ExerciseError):
+        check.attention(attention_with_torch_sdpa)
+    out, _ = tfmcourse.attention.scaled_dot_product_attention(q, q, q)
+    torch.testing.assert_close(out, torch.nn.functional.scaled_dot_product_attention(q, q, q))
+
+
+# ------------------------------------------------------------------------------ additive attention
+
+
+def ref_additive(q, k, v, W_q, W_k, w, mask=None):
+    hidden = torch.tanh((q @ W_q).unsqueeze(-2) + (k @ W_k).unsqueeze(-3))  # (..., seq_q, seq_k, h)
+    scores = hidden @ w
+    weights = torch.softmax(scores, dim=-1) if mask is None else ref_masked_softmax(scores, mask)
+    return weights @ v, weights
+
+
+def test_additive_reference_passes_and_equals_the_package(capsys):
+    from tfmcourse.attention import AdditiveAttention
+
+    check.additive_attention(ref_additive)
+    assert "✔ additive_attention: correct" in capsys.readouterr().out
+    module = AdditiveAttention(d_q=3, d_k=5, d_hidden=7).double()
+    q, k, v = torch.randn(2, 4, 3).double(), torch.randn(2, 6, 5).double(), torch.randn(2, 6, 2).double()
+    with torch.no_grad():
+        want = module(q, k, v)
+        got = ref_additive(q, k, v, module.w_q.weight.T, module.w_k.weight.T, module.w.weight[0])
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+
+
+def test_additive_stub_fails():
+    with pytest.raises(ExerciseError, match="not implemented"):
+        check.additive_attention(stub)
+
+
+def additive_no_tanh(q, k, v, W_q, W_k, w, mask=None):
+    scores = ((q @ W_q).unsqueeze(-2) + (k @ W_k).unsqueeze(-3)) @ w
+    weights = torch.softmax(scores, -1) if mask is None else ref_masked_softmax(scores, mask)
+    return weights @ v, weights
+
+
+def additive_tanh_each(q, k, v, W_q, W_k, w, mask=None):
+    scores = (torch.tanh(q @ W_q).unsqueeze(-2) + torch.tanh(k @ W_k).unsqueeze(-3)) @ w
+    weights = torch.softmax(scores, -1) if mask is None else ref_masked_softmax(scores, mask)
+    return weights @ v, weights
+
+
+def additive_no_w(q, k, v, W_q, W_k, w, mask=None):
+    scores = torch.tanh((q @ W_q).unsqueeze(-2) + (k @ W_k).unsqueeze(-3)).sum(-1)
+    weights = torch.softmax(scores, -1) if mask is None else ref_masked_softmax(scores, mask)
+    return weights @ v, weights
+
+
+def additive_scaled(q, k, v, W_q, W_k, w, mask=None):
+    scores = torch.tanh((q @ W_q).unsqueeze(-2) + (k @ W_k).unsqueeze(-3)) @ w / math.sqrt(q.shape[-1])
+    weights = torch.softmax(scores, -1) if mask is None else ref_masked_softmax(scores, mask)
+    return weights @ v, weights
+
+
+def additive_pairs_positionwise(q, k, v, W_q, W_k, w, mask=None):  # adds q_i to k_i only: wrong shape
+    n = min(q.shape[-2], k.shape[-2])
+    scores = torch.tanh(q[..., :n, :] @ W_q + k[..., :n, :] @ W_k) @ w  # (..., n)
+    weights = torch.softmax(scores, -1)
+    return weights @ v[..., :n, :], weights
+
+
+def additive_mask_ignored(q, k, v, W_q, W_k, w, mask=None):
+    return ref_additive(q, k, v, W_q, W_k, w)
+
+
+def additive_inverted(q, k, v, W_q, W_k, w, mask=None):
+    return ref_additive(q, k, v, W_q, W_k, w, None if mask is None else ~mask)
+
+
+def additive_with_module(q, k, v, W_q, W_k, w, mask=None):
+    from tfmcourse.attention import AdditiveAttention
+
+    module = AdditiveAttention(W_q.shape[0], W_k.shape[0], W_q.shape[1]).to(q.dtype)
+    with torch.no_grad():
+        module.w_q.weight.copy_(W_q.T), module.w_k.weight.copy_(W_k.T), module.w.weight.copy_(w[None])
+        return module(q, k, v, mask)
+
+
+def additive_swapped(q, k, v, W_q, W_k, w, mask=None):
+    out, weights = ref_additive(q, k, v, W_q, W_k, w, mask)
+    return weights, out
+
+
+@pytest.mark.parametrize(
+    "mutant, hint",
+    [
+        (additive_no_tanh, "Without the tanh"),
+        (additive_tanh_each, "ONE tanh"),
+        (additive_no_w, "Project the tanh layer with w"),
+        (additive_scaled, "not scaled"),
+        (additive_pairs_positionwise, "Every query must be combined with every key"),
+        (additive_mask_ignored, "right shape but wrong values"),
+        (additive_inverted, "inverted"),
+        (additive_with_module, "Write it yourself, without tfmcourse.attention.AdditiveAttention"),
+        (additive_swapped, "returned \\(weights, out\\)"),
+    ],
+)
+def test_additive_mutants_fail_with_hint(mutant, hint):
+    with pytest.raises(ExerciseError, match=hint):
+        check.additive_attention(mutant)

@@ -27,7 +27,9 @@ def small_gpt(seed: int = 0, dtype=torch.float32, **kw) -> GPT:
 
 def small_hf(seed: int = 0, **kw) -> GPT2LMHeadModel:
     torch.manual_seed(seed)
-    config = dict(vocab_size=101, n_positions=32, n_embd=64, n_layer=2, n_head=4, bos_token_id=None, eos_token_id=None)
+    config = dict(
+        vocab_size=101, n_positions=32, n_embd=64, n_layer=2, n_head=4, bos_token_id=None, eos_token_id=None
+    )
     return GPT2LMHeadModel(GPT2Config(**{**config, **kw})).eval()
 
 
@@ -38,11 +40,18 @@ def ids(batch: int = 3, seq: int = 20, vocab: int = 101, seed: int = 1) -> torch
 # ------------------------------------------------------------------------------------- the model
 
 
+@pytest.mark.usefixtures("no_type_checks")  # the wrong types are the point
 def test_config_defaults_and_errors():
     c = GPTConfig(vocab_size=10, d_model=32)
     assert c.d_ff == 128 and c.activation == "gelu_tanh" and c.tie_weights
-    for bad in (dict(vocab_size=0), dict(vocab_size=10, d_model=30, num_heads=4), dict(vocab_size=10, dropout=1.0),
-                dict(vocab_size=10, impl="flash"), dict(vocab_size=10, activation="swish"), dict(vocab_size=10.0)):
+    for bad in (
+        dict(vocab_size=0),
+        dict(vocab_size=10, d_model=30, num_heads=4),
+        dict(vocab_size=10, dropout=1.0),
+        dict(vocab_size=10, impl="flash"),
+        dict(vocab_size=10, activation="swish"),
+        dict(vocab_size=10.0),
+    ):
         with pytest.raises(ValueError):
             GPTConfig(**bad)
     with pytest.raises(ValueError, match="GPTConfig"):
@@ -88,7 +97,12 @@ def test_cache_gives_the_logits_of_the_full_sequence(impl):
     m = small_gpt(dtype=torch.float64, impl=impl)
     x = ids(2, 20)
     cache = m.new_cache()
-    parts = [m(x[:, :9], cache=cache), m(x[:, 9:10], cache=cache), m(x[:, 10:11], cache=cache), m(x[:, 11:], cache=cache)]
+    parts = [
+        m(x[:, :9], cache=cache),
+        m(x[:, 9:10], cache=cache),
+        m(x[:, 10:11], cache=cache),
+        m(x[:, 11:], cache=cache),
+    ]
     torch.testing.assert_close(torch.cat(parts, dim=1), m(x))
     assert cache[0]["k"].shape == (2, 4, 20, 16)
 
@@ -188,7 +202,11 @@ def test_from_hf_refuses_what_we_cannot_compute():
 
 def test_hf_config_overrides():
     hf = small_gpt().to_hf(eos_token_id=0, pad_token_id=0)
-    assert hf.config.eos_token_id == 0 and hf.config.n_positions == 32 and hf.config.activation_function == "gelu_new"
+    assert (
+        hf.config.eos_token_id == 0
+        and hf.config.n_positions == 32
+        and hf.config.activation_function == "gelu_new"
+    )
 
 
 # ----------------------------------------------------------------------------- training helpers
@@ -216,8 +234,9 @@ def test_the_chapter7_trainer_trains_a_gpt():
     torch.manual_seed(0)
     m = GPT(GPTConfig(vocab_size=5, max_len=16, d_model=32, num_layers=1, num_heads=2))
     tokens = torch.arange(400) % 5  # 0 1 2 3 4 0 1 ...: perfectly predictable
-    trainer = Trainer(m, lm_loss, random_windows(tokens, 16, 8), lr=3e-3, schedule="constant", warmup=5,
-                      progress=False)
+    trainer = Trainer(
+        m, lm_loss, random_windows(tokens, 16, 8), lr=3e-3, schedule="constant", warmup=5, progress=False
+    )
     trainer.train(60)
     assert trainer.history["loss"][-1] < 0.2 < trainer.history["loss"][0]
     assert evaluate_lm(m, tokens, 16) < 0.2

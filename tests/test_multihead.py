@@ -9,6 +9,7 @@ from einops import rearrange
 from torch import nn
 
 from tfmcourse.attention import causal_mask, padding_mask
+from tfmcourse.cache import KVCache
 from tfmcourse.multihead import MultiHeadAttention, merge_heads, split_heads
 
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
@@ -22,7 +23,9 @@ def _inputs(batch, seq_q, seq_k, d_model, kdim, vdim, dtype, seed=0):
     return q, k, v
 
 
-def _torch_mha(d_model, heads, *, bias=True, kdim=None, vdim=None, batch_first=True, dtype=torch.float64, seed=0):
+def _torch_mha(
+    d_model, heads, *, bias=True, kdim=None, vdim=None, batch_first=True, dtype=torch.float64, seed=0
+):
     torch.manual_seed(seed)
     m = nn.MultiheadAttention(d_model, heads, bias=bias, kdim=kdim, vdim=vdim, batch_first=batch_first)
     m = m.to(dtype).eval()
@@ -78,7 +81,9 @@ def test_equals_torch_with_masks_and_averaged_weights(dtype, batch_first):
     torch_kpm = ~padding_mask(lengths, seq)  # (batch, seq_k)
     torch_attn = ~causal_mask(seq)  # (seq_q, seq_k)
     our_mask = rearrange(~torch_kpm, "b k -> b 1 1 k") & ~torch_attn
-    want, want_w = _call_torch(m, x, x, x, key_padding_mask=torch_kpm, attn_mask=torch_attn, need_weights=True)
+    want, want_w = _call_torch(
+        m, x, x, x, key_padding_mask=torch_kpm, attn_mask=torch_attn, need_weights=True
+    )
     got, got_w = ours(x, x, x, mask=our_mask, need_weights=True)
     tol = TOL[dtype]
     torch.testing.assert_close(got, want, atol=tol, rtol=tol)
@@ -147,10 +152,10 @@ def test_cache_one_position_at_a_time_equals_causal(impl):
     mha = MultiHeadAttention(16, 4, impl=impl).double().eval()
     x = torch.randn(2, 7, 16, dtype=torch.float64)
     full, _ = mha(x, x, x, mask=causal_mask(7))
-    cache: dict = {}
+    cache = KVCache(1)
     steps = [mha(x[:, t : t + 1], x[:, t : t + 1], x[:, t : t + 1], cache=cache)[0] for t in range(7)]
     torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-10, rtol=1e-10)
-    assert cache["k"].shape == cache["v"].shape == (2, 4, 7, 4)
+    assert cache[0]["k"].shape == cache[0]["v"].shape == (2, 4, 7, 4) and cache.length == 7
 
 
 def test_cache_in_chunks_with_mask_and_weights():
@@ -158,7 +163,7 @@ def test_cache_in_chunks_with_mask_and_weights():
     mha = MultiHeadAttention(12, 3).double().eval()
     x = torch.randn(2, 6, 12, dtype=torch.float64)
     full, full_w = mha(x, x, x, mask=causal_mask(6), need_weights=True)
-    cache: dict = {}
+    cache = KVCache(1)
     a, _ = mha(x[:, :4], x[:, :4], x[:, :4], mask=causal_mask(4), cache=cache)
     # 2 new queries over 6 cached keys: the causal mask aligned bottom-right
     b, w = mha(x[:, 4:], x[:, 4:], x[:, 4:], mask=causal_mask(2, 6), cache=cache, need_weights=True)
@@ -166,17 +171,20 @@ def test_cache_in_chunks_with_mask_and_weights():
     torch.testing.assert_close(w, full_w[:, :, 4:], atol=1e-10, rtol=1e-10)
     with pytest.raises(ValueError, match=r"mask has shape \(1, 6\).*\(2, 3, 1, 7\)"):  # must cover all 7 keys
         mha(x[:, :1], x[:, :1], x[:, :1], mask=causal_mask(1, 6), cache=cache)
-    assert cache["k"].shape[2] == 6  # a failed call leaves the cache alone
+    assert cache.length == 6  # a failed call leaves the cache alone
 
 
 def test_bad_cache():
     mha = MultiHeadAttention(8, 2)
     x = torch.randn(1, 3, 8)
-    with pytest.raises(ValueError, match="cache"):
+    with pytest.raises(ValueError, match="cache must be None or a KVCache"):
         mha(x, x, x, cache=[])
-    cache = {"k": torch.zeros(2, 2, 3, 4), "v": torch.zeros(2, 2, 3, 4)}
-    with pytest.raises(ValueError, match="cache"):
-        mha(x, x, x, cache=cache)  # batch 2 in the cache, 1 now
+    cache = KVCache(1)
+    cache.update(0, torch.zeros(2, 2, 3, 4), torch.zeros(2, 2, 3, 4))
+    with pytest.raises(ValueError, match="the cache holds a batch of 2 but the input has a batch of 1"):
+        mha(x, x, x, cache=cache)
+    with pytest.raises(ValueError, match="layer=1 but the cache has 1 layers"):
+        mha(x[:2].expand(2, 3, 8), x[:2].expand(2, 3, 8), x[:2].expand(2, 3, 8), cache=cache, layer=1)
 
 
 # ---------------------------------------------------------------------------------- other properties
@@ -185,7 +193,9 @@ def test_parameter_count_equals_single_head():
         mha = MultiHeadAttention(32, heads)
         assert sum(p.numel() for p in mha.parameters()) == 4 * 32 * 32 + 4 * 32
     one = MultiHeadAttention(32, 1)
-    assert sum(p.numel() for p in MultiHeadAttention(32, 8).parameters()) == sum(p.numel() for p in one.parameters())
+    assert sum(p.numel() for p in MultiHeadAttention(32, 8).parameters()) == sum(
+        p.numel() for p in one.parameters()
+    )
     assert sum(p.numel() for p in MultiHeadAttention(32, 4, bias=False).parameters()) == 4 * 32 * 32
 
 
@@ -208,7 +218,9 @@ def test_padding_keys_do_not_change_real_outputs():
     mask = rearrange(padding_mask([3], 5), "b k -> b 1 1 k")
     y = x.clone()
     y[:, 3:] = 100.0
-    torch.testing.assert_close(mha(x, x, x, mask=mask)[0][:, :3], mha(y, y, y, mask=mask)[0][:, :3], atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        mha(x, x, x, mask=mask)[0][:, :3], mha(y, y, y, mask=mask)[0][:, :3], atol=1e-12, rtol=0
+    )
 
 
 def test_dropout_only_in_training():
@@ -288,16 +300,40 @@ def test_bad_inputs():
     mha = MultiHeadAttention(8, 2, kdim=6)
     q, k, v = torch.randn(2, 3, 8), torch.randn(2, 4, 6), torch.randn(2, 4, 8)
     cases = [
-        ((torch.randn(2, 3, 7), k, v), {}, r"query has shape \(2, 3, 7\).*d_model=8"),
-        ((q, torch.randn(2, 4, 8), v), {}, r"key has shape \(2, 4, 8\).*kdim=6"),
-        ((q, k, torch.randn(2, 4, 6)), {}, r"value has shape \(2, 4, 6\).*vdim=8"),
-        ((q, k[:1], v[:1]), {}, r"batch sizes differ.*\(2, 3, 8\)"),
-        ((q, k, v[:, :3]), {}, r"same seq_k"),
-        ((q[0], k, v), {}, r"query must have shape \(batch, seq, d_model\)"),
+        (
+            (torch.randn(2, 3, 7), k, v),
+            {},
+            r"query must have shape \(batch, seq_q, d_model=8\), got shape \(2, 3, 7\)",
+        ),
+        (
+            (q, torch.randn(2, 4, 8), v),
+            {},
+            r"key must have shape \(batch=2, seq_k, kdim=6\), got shape \(2, 4, 8\)",
+        ),
+        (
+            (q, k, torch.randn(2, 4, 6)),
+            {},
+            r"value must have shape \(batch=2, seq_k=4, vdim=8\), got shape \(2, 4, 6\)",
+        ),
+        (
+            (q, k[:1], v[:1]),
+            {},
+            r"key has shape \(1, 4, 6\) but query has shape \(2, 3, 8\): their batch sizes",
+        ),
+        (
+            (q, k, v[:, :3]),
+            {},
+            r"value has shape \(2, 3, 8\) but key has shape \(2, 4, 6\): their seq_k sizes",
+        ),
+        ((q[0], k, v), {}, r"query must have shape \(batch, seq_q, d_model=8\), got shape \(3, 8\)"),
         ((q.double(), k, v), {}, r"dtype"),
         ((q, k, v), {"mask": torch.ones(3, 4)}, r"mask must be boolean.*float32"),
         ((q, k, v), {"mask": torch.ones(3, 5, dtype=torch.bool)}, r"mask has shape \(3, 5\).*\(2, 2, 3, 4\)"),
-        ((q, k, v), {"mask": torch.ones(2, 3, 4, dtype=torch.bool)}, r"3-D mask is ambiguous"),
+        (
+            (q, k, v),
+            {"mask": torch.ones(2, 3, 4, dtype=torch.bool)},
+            r"mask has shape \(2, 3, 4\).*add the heads axis: mask\[:, None\]",
+        ),
         ((q, k, v), {"mask": [[True]]}, r"mask must be a boolean torch.Tensor"),
     ]
     for args, kw, match in cases:
@@ -326,7 +362,9 @@ def test_two_position_lookup_is_deterministic_and_correct():
     assert sorted(query_index(torch.tensor(ii), torch.tensor(jj), 6).tolist()) == list(range(30))
     # a generator continues where it stopped: two draws differ
     g = torch.Generator().manual_seed(0)
-    assert not torch.equal(two_position_lookup(50, generator=g).tokens, two_position_lookup(50, generator=g).tokens)
+    assert not torch.equal(
+        two_position_lookup(50, generator=g).tokens, two_position_lookup(50, generator=g).tokens
+    )
 
 
 def test_two_position_lookup_bad_input():

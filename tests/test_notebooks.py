@@ -62,6 +62,11 @@ def test_kernelspec_and_setup_cell(path):
     assert nb.metadata["kernelspec"]["name"] == "python3"
     assert nb.cells[0].cell_type == "code"
     assert nb.cells[0].source == build.setup_cell_source(ROOT), f"{path.name}: run `make notebooks`"
+    # hidden on the page (the page opens with the chapter title), still run in Jupyter and on Colab
+    assert "remove-cell" in nb.cells[0].metadata.get("tags", []), f"{path.name}: run `make notebooks`"
+    assert nb.cells[1].cell_type == "markdown" and re.match(r"# \d+\. \S", nb.cells[1].source), (
+        f"{path.name}: the cell after the setup cell should be the chapter title, '# N. Title'"
+    )
     first_code = next(c for c in nb.cells[1:] if c.cell_type == "code")
     assert "import tfmcourse" in first_code.source or "from tfmcourse" in first_code.source, (
         f"{path.name}: the first code cell after the setup cell should import tfmcourse"

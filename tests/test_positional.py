@@ -9,13 +9,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfmcourse.attention import scaled_dot_product_attention
+from tfmcourse import positional
+from tfmcourse.attention import causal_mask, scaled_dot_product_attention
+from tfmcourse.cache import KVCache
+from tfmcourse.models.order import POSITION_KINDS, OrderModel
+from tfmcourse.multihead import MultiHeadAttention
 from tfmcourse.positional import (
-    POSITION_KINDS,
     LearnedPositions,
-    OrderModel,
     RotaryEmbedding,
-    RotarySelfAttention,
     SinusoidalPositions,
     apply_rotary,
     rope_angles,
@@ -106,7 +107,9 @@ def test_additive_positions_errors(cls):
         pe(torch.zeros(1, 4, 4), offset=3)
     with pytest.raises(ValueError, match=r"seq=7.*max_len=6"):
         pe(torch.zeros(2, 7, 4))
-    with pytest.raises(ValueError, match=r"x must have shape \(batch, seq, d_model=4\), got shape \(2, 3, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"x must have shape \(batch, seq, d_model=4\), got shape \(2, 3, 5\)"
+    ):
         pe(torch.zeros(2, 3, 5))
     with pytest.raises(ValueError, match=r"got shape \(3, 4\)"):
         pe(torch.zeros(3, 4))
@@ -154,7 +157,9 @@ def _complex_rope(x: torch.Tensor, positions: torch.Tensor, base: float, interle
     """Independent oracle: RoPE as multiplication of complex numbers by exp(i * pos * freq)."""
     d = x.shape[-1]
     freqs = torch.tensor([base ** (-2 * i / d) for i in range(d // 2)], dtype=torch.float64)
-    rot = torch.polar(torch.ones(len(positions), d // 2, dtype=torch.float64), positions[:, None].double() * freqs)
+    rot = torch.polar(
+        torch.ones(len(positions), d // 2, dtype=torch.float64), positions[:, None].double() * freqs
+    )
     if interleaved:
         z = torch.view_as_complex(x.double().reshape(*x.shape[:-1], d // 2, 2).contiguous())
         return torch.view_as_real(z * rot).reshape(x.shape)
@@ -298,7 +303,9 @@ def test_self_attention_without_positions_is_permutation_equivariant():
 @pytest.mark.parametrize("position", POSITION_KINDS)
 def test_order_model_equivariance_only_without_positions(position):
     torch.manual_seed(0)
-    model = OrderModel(vocab_size=11, num_classes=3, position=position, d_model=16, num_heads=2, max_len=10).double()
+    model = OrderModel(
+        vocab_size=11, num_classes=3, position=position, d_model=16, num_heads=2, max_len=10
+    ).double()
     tokens = torch.randint(0, 11, (4, 9))
     perm = torch.randperm(9)
     out = model(tokens)
@@ -307,16 +314,47 @@ def test_order_model_equivariance_only_without_positions(position):
     assert equivariant == (position == "none")
 
 
-def test_rotary_self_attention_is_invariant_to_shifting_all_positions():
-    """With RoPE, the layer's output does not change when the whole sequence starts later."""
+def test_multihead_attention_with_rope_rotates_queries_and_keys():
+    """MultiHeadAttention(rotary=...) is attention over RoPE-rotated queries and keys of every head."""
     torch.manual_seed(0)
-    layer = RotarySelfAttention(16, 2, rope=True).double()
+    mha = MultiHeadAttention(16, 2, rotary=RotaryEmbedding(8)).double()
     x = torch.randn(2, 5, 16, dtype=torch.float64)
-    assert layer(x).shape == (2, 5, 16)
-    torch.testing.assert_close(layer(x, offset=7), layer(x))
-    torch.testing.assert_close(layer(x, offset=1000), layer(x))
-    # but it does see the order: reversing the tokens is not the same as reversing the outputs
-    assert not torch.allclose(layer(x.flip(1)), layer(x).flip(1), atol=1e-6)
+    rope = RotaryEmbedding(8)
+
+    def heads(t):
+        return t.unflatten(-1, (2, 8)).transpose(1, 2)  # (batch, heads, seq, d_head)
+
+    q, k, v = heads(mha.q_proj(x)), heads(mha.k_proj(x)), heads(mha.v_proj(x))
+    out, _ = scaled_dot_product_attention(rope(q), rope(k), v)
+    want = mha.out_proj(out.transpose(1, 2).flatten(2))
+    torch.testing.assert_close(mha(x, x, x)[0], want)
+    # it sees the order: reversing the tokens is not the same as reversing the outputs
+    assert not torch.allclose(mha(x.flip(1), x.flip(1), x.flip(1))[0], mha(x, x, x)[0].flip(1), atol=1e-6)
+
+
+def test_multihead_attention_with_rope_and_a_cache_equals_one_pass():
+    """With a cache, the new positions are rotated from where the cache ends (offset = cache.length)."""
+    torch.manual_seed(1)
+    mha = MultiHeadAttention(16, 2, rotary=RotaryEmbedding(8)).double().eval()
+    x = torch.randn(2, 6, 16, dtype=torch.float64)
+    full, _ = mha(x, x, x, mask=causal_mask(6))
+    cache = KVCache(1)
+    steps = [mha(x[:, :4], x[:, :4], x[:, :4], cache=cache, mask=causal_mask(4))[0]]
+    steps += [mha(x[:, t : t + 1], x[:, t : t + 1], x[:, t : t + 1], cache=cache)[0] for t in (4, 5)]
+    torch.testing.assert_close(torch.cat(steps, dim=1), full)
+
+
+def test_rope_shift_of_all_positions_leaves_the_scores_unchanged():
+    torch.manual_seed(2)
+    rope = RotaryEmbedding(8)
+    q, k = torch.randn(2, 5, 8, dtype=torch.float64), torch.randn(2, 5, 8, dtype=torch.float64)
+    scores = rope(q) @ rope(k).transpose(-1, -2)
+    for offset in (7, 1000):
+        torch.testing.assert_close(rope(q, offset) @ rope(k, offset).transpose(-1, -2), scores)
+
+
+def test_order_model_is_still_importable_from_positional():
+    assert positional.OrderModel is OrderModel and positional.POSITION_KINDS == POSITION_KINDS
 
 
 def test_order_model_learned_cannot_go_beyond_max_len_but_rope_can():
@@ -375,7 +413,9 @@ def test_which_first_markers_and_labels(paired):
         assert (tgt != IGNORE_INDEX).sum() == 1
     if paired:
         t = batch.tokens
-        swapped = torch.where(t[1::2] == MARKER_A, MARKER_B, torch.where(t[1::2] == MARKER_B, MARKER_A, t[1::2]))
+        swapped = torch.where(
+            t[1::2] == MARKER_A, MARKER_B, torch.where(t[1::2] == MARKER_B, MARKER_A, t[1::2])
+        )
         assert torch.equal(swapped, t[0::2])  # the pair differs only by swapping A and B
         labels = batch.targets[batch.targets != IGNORE_INDEX]
         assert torch.equal(labels[0::2], 1 - labels[1::2])
@@ -396,7 +436,8 @@ def test_a_model_without_positions_scores_exactly_half_on_paired_which_first():
 def test_bag_of_tokens_accuracy_by_hand():
     tokens = torch.tensor([[2, 2, 1, 2, 0]])
     batch = OrderBatch(tokens=tokens, targets=torch.tensor([[IGNORE_INDEX, 2, 2, 1, 2]]))
-    # guesses: position 1 -> most frequent of (2, 1, 2, 0) = 2 (right); position 2 -> of (2, 2, 2, 0) = 2 (right);
+    # guesses: position 1 -> most frequent of (2, 1, 2, 0) = 2 (right);
+    # position 2 -> of (2, 2, 2, 0) = 2 (right);
     # position 3 -> of (2, 2, 1, 0) = 2 (wrong, target 1); position 4 -> of (2, 2, 1, 2) = 2 (right)
     assert bag_of_tokens_accuracy(batch, 3) == pytest.approx(0.75)
     # on random data it is well below 1 and above uniform chance
@@ -417,3 +458,15 @@ def test_order_data_bad_input():
         which_first(3, 5, paired=True)
     with pytest.raises(ValueError, match="vocab_size-1 = 2"):
         bag_of_tokens_accuracy(lookback(2, 5, vocab_size=5), 3)
+
+
+def test_order_model_takes_a_mask_that_broadcasts_over_the_batch():
+    torch.manual_seed(0)
+    model = OrderModel(5, 2, "rope", d_model=8, num_heads=2, max_len=8).eval()
+    tokens = torch.randint(0, 5, (3, 6))
+    causal = causal_mask(6)
+    out = model(tokens, mask=causal[None])  # (1, seq, seq): the same mask for the whole batch
+    torch.testing.assert_close(out, model(tokens, mask=causal.expand(3, 6, 6)))
+    torch.testing.assert_close(out, model(tokens, mask=causal))
+    with pytest.raises(ValueError, match=r"mask has shape \(2, 6, 6\)"):
+        model(tokens, mask=causal.expand(2, 6, 6))

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from tfmcourse import perf
+from tfmcourse import perf, speed
 from tfmcourse import train as T
 from tfmcourse.models.gpt import GPT, GPTConfig, lm_loss
 
@@ -77,7 +77,7 @@ def test_autocast_context():
 
 def test_maybe_compile_skips_with_one_line(monkeypatch, capsys):
     model = nn.Linear(2, 2)
-    monkeypatch.setattr(T, "compile_unsupported_reason", lambda device: "no compiler here")
+    monkeypatch.setattr(speed, "compile_unsupported_reason", lambda device: "no compiler here")
     assert T.maybe_compile(model) is model
     out = capsys.readouterr().out
     assert out == "torch.compile skipped: no compiler here.\n"
@@ -94,7 +94,7 @@ def test_make_adamw(monkeypatch, capsys):
     assert T.make_adamw(p, lr=0.1).defaults["fused"] in (None, False)
     if T.fused_supported("cpu"):
         assert T.make_adamw(p, fused=True, lr=0.1).defaults["fused"] is True
-    monkeypatch.setattr(T, "fused_supported", lambda device: False)
+    monkeypatch.setattr(speed, "fused_supported", lambda device: False)
     opt = T.make_adamw(p, fused=True, lr=0.1)
     assert opt.defaults["fused"] in (None, False)
     assert "fused AdamW skipped" in capsys.readouterr().out
@@ -153,15 +153,33 @@ def test_gradient_accumulation_equals_one_big_batch():
     big_model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 1)).double()
     small_model = copy.deepcopy(big_model)
     g = torch.Generator().manual_seed(0)
-    data = torch.randn(40, 6, generator=g, dtype=torch.float64), torch.randn(40, 1, generator=g, dtype=torch.float64)
+    data = (
+        torch.randn(40, 6, generator=g, dtype=torch.float64),
+        torch.randn(40, 1, generator=g, dtype=torch.float64),
+    )
 
     def loss_fn(model, batch):
         return (model(batch[0]) - batch[1]).pow(2).mean()
 
-    big = T.Trainer(big_model, loss_fn, lambda s: (data[0][8 * s : 8 * s + 8], data[1][8 * s : 8 * s + 8]),
-                    lr=1e-2, schedule="constant", warmup=0, progress=False)
-    small = T.Trainer(small_model, loss_fn, lambda s: (data[0][2 * s : 2 * s + 2], data[1][2 * s : 2 * s + 2]),
-                      lr=1e-2, schedule="constant", warmup=0, progress=False, accum_steps=4)
+    big = T.Trainer(
+        big_model,
+        loss_fn,
+        lambda s: (data[0][8 * s : 8 * s + 8], data[1][8 * s : 8 * s + 8]),
+        lr=1e-2,
+        schedule="constant",
+        warmup=0,
+        progress=False,
+    )
+    small = T.Trainer(
+        small_model,
+        loss_fn,
+        lambda s: (data[0][2 * s : 2 * s + 2], data[1][2 * s : 2 * s + 2]),
+        lr=1e-2,
+        schedule="constant",
+        warmup=0,
+        progress=False,
+        accum_steps=4,
+    )
     hb, hs = big.train(5), small.train(5)
     assert hb["loss"] == pytest.approx(hs["loss"], rel=1e-10)
     assert hb["grad_norm"] == pytest.approx(hs["grad_norm"], rel=1e-10)
@@ -186,8 +204,16 @@ def test_accumulation_syncs_ddp_once_per_step():
             return self.lin(x)
 
     model = FakeDDP()
-    trainer = T.Trainer(model, lambda m, b: m(b).pow(2).mean(), lambda s: torch.ones(2, 2), lr=0.1,
-                        schedule="constant", warmup=0, progress=False, accum_steps=3)
+    trainer = T.Trainer(
+        model,
+        lambda m, b: m(b).pow(2).mean(),
+        lambda s: torch.ones(2, 2),
+        lr=0.1,
+        schedule="constant",
+        warmup=0,
+        progress=False,
+        accum_steps=3,
+    )
     trainer.train(2)
     assert model.skipped == 2 * 2  # micro-batches 1 and 2 of each step skip the gradient all-reduce
 
@@ -233,7 +259,7 @@ def test_fp16_option_uses_a_scaler_and_checkpoints_it(tmp_path):
 
 
 def test_compile_option_falls_back_with_a_message(monkeypatch, capsys):
-    monkeypatch.setattr(T, "compile_unsupported_reason", lambda device: "not here")
+    monkeypatch.setattr(speed, "compile_unsupported_reason", lambda device: "not here")
     trainer = make(tiny_gpt(), lm_batches(), compile=True)
     assert trainer.forward_model is trainer.model
     assert "torch.compile skipped: not here." in capsys.readouterr().out

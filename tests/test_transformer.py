@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from tfmcourse.attention import causal_mask
+from tfmcourse.cache import KVCache
 from tfmcourse.transformer import (
     Decoder,
     Encoder,
@@ -42,8 +43,9 @@ def _torch_transformer(dtype=torch.float64, norm_first=False, batch_first=True, 
     torch.manual_seed(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return nn.Transformer(D, H, 2, 3, FF, dropout=0.1, batch_first=batch_first, norm_first=norm_first,
-                              dtype=dtype).eval()
+        return nn.Transformer(
+            D, H, 2, 3, FF, dropout=0.1, batch_first=batch_first, norm_first=norm_first, dtype=dtype
+        ).eval()
 
 
 def _batch(seed: int = 0, batch: int = 3, seq_s: int = 7, seq_t: int = 6):
@@ -51,8 +53,8 @@ def _batch(seed: int = 0, batch: int = 3, seq_s: int = 7, seq_t: int = 6):
     g = torch.Generator().manual_seed(seed)
     src = torch.randint(1, SRC_V, (batch, seq_s), generator=g)
     tgt = torch.randint(1, TGT_V, (batch, seq_t), generator=g)
-    src[1, seq_s - 2:] = PAD
-    tgt[2, seq_t - 3:] = PAD
+    src[1, seq_s - 2 :] = PAD
+    tgt[2, seq_t - 3 :] = PAD
     return src, tgt
 
 
@@ -87,8 +89,14 @@ def test_decoder_stack_equals_torch(dtype, norm_first):
     mem_attn[:3, 6] = True  # some queries may not see the last source position
     tgt_kpm, mem_kpm = torch.zeros(3, 6, dtype=torch.bool), torch.zeros(3, 7, dtype=torch.bool)
     tgt_kpm[2, 4:], mem_kpm[0, 5:] = True, True
-    want = ref(x, memory, tgt_mask=tgt_attn, memory_mask=mem_attn, tgt_key_padding_mask=tgt_kpm,
-               memory_key_padding_mask=mem_kpm)
+    want = ref(
+        x,
+        memory,
+        tgt_mask=tgt_attn,
+        memory_mask=mem_attn,
+        tgt_key_padding_mask=tgt_kpm,
+        memory_key_padding_mask=mem_kpm,
+    )
     got = ours(x, memory, mask_from_torch(tgt_attn, tgt_kpm), mask_from_torch(mem_attn, mem_kpm))
     assert _err(got, want) < TOL[dtype]
 
@@ -113,10 +121,16 @@ def test_transformer_core_equals_torch(dtype, norm_first):
     assert ours.src_embed.weight.dtype == dtype
     src, tgt = _batch()
     xs, xt = ours.embed_src(src), ours.embed_tgt(tgt)
-    want = ours.output_proj(ref(
-        xs, xt, tgt_mask=nn.Transformer.generate_square_subsequent_mask(tgt.shape[1], dtype=torch.bool),
-        src_key_padding_mask=src == PAD, tgt_key_padding_mask=tgt == PAD, memory_key_padding_mask=src == PAD,
-    ))
+    want = ours.output_proj(
+        ref(
+            xs,
+            xt,
+            tgt_mask=nn.Transformer.generate_square_subsequent_mask(tgt.shape[1], dtype=torch.bool),
+            src_key_padding_mask=src == PAD,
+            tgt_key_padding_mask=tgt == PAD,
+            memory_key_padding_mask=src == PAD,
+        )
+    )
     got = ours(src, tgt, *ours.make_masks(src, tgt))
     assert got.shape == (3, 6, TGT_V)
     assert _err(got, want) < TOL[dtype]
@@ -130,7 +144,9 @@ def test_transformer_equals_torch_sequence_first_with_src_and_memory_attention_m
     src_attn, mem_attn = torch.rand(5, 5, generator=g) < 0.3, torch.rand(4, 5, generator=g) < 0.3
     src_attn.fill_diagonal_(False)
     mem_attn[:, 0] = False
-    want = ref(xs.transpose(0, 1), xt.transpose(0, 1), src_mask=src_attn, memory_mask=mem_attn).transpose(0, 1)
+    want = ref(xs.transpose(0, 1), xt.transpose(0, 1), src_mask=src_attn, memory_mask=mem_attn).transpose(
+        0, 1
+    )
     memory = ours.encoder(xs, mask_from_torch(src_attn))
     got = ours.decoder(xt, memory, memory_mask=mask_from_torch(mem_attn))
     assert _err(got, want) < 1e-10
@@ -153,13 +169,28 @@ def test_torch_fast_path_agrees_on_real_positions():
 def test_from_torch_keeps_the_configuration():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = nn.Transformer(D, H, 1, 2, FF, dropout=0.2, activation="gelu", layer_norm_eps=1e-6,
-                             batch_first=True, norm_first=True)
+        ref = nn.Transformer(
+            D,
+            H,
+            1,
+            2,
+            FF,
+            dropout=0.2,
+            activation="gelu",
+            layer_norm_eps=1e-6,
+            batch_first=True,
+            norm_first=True,
+        )
     ours = Transformer.from_torch(ref, SRC_V, TGT_V, positional="learned", tie_embeddings=True, max_len=32)
     assert ours.training
     assert len(ours.encoder.layers) == 1 and len(ours.decoder.layers) == 2
     layer = ours.decoder.layers[1]
-    assert layer.norm_first and layer.ff.activation == "gelu" and layer.norm1.eps == 1e-6 and layer.dropout1.p == 0.2
+    assert (
+        layer.norm_first
+        and layer.ff.activation == "gelu"
+        and layer.norm1.eps == 1e-6
+        and layer.dropout1.p == 0.2
+    )
     assert ours.output_proj.weight is ours.tgt_embed.weight
     with pytest.raises(ValueError, match="torch.nn.Transformer"):
         Transformer.from_torch(ref.encoder, SRC_V, TGT_V)
@@ -168,8 +199,21 @@ def test_from_torch_keeps_the_configuration():
 # ------------------------------------------------------------------------------ incremental decoding
 def _model(norm_first=False, positional="sinusoidal", seed=0, **kw) -> Transformer:
     torch.manual_seed(seed)
-    args = dict(d_model=D, num_heads=H, num_encoder_layers=2, num_decoder_layers=2, d_ff=FF, dropout=0.1,
-                norm_first=norm_first, positional=positional, max_len=32, pad_id=PAD) | kw
+    args = (
+        dict(
+            d_model=D,
+            num_heads=H,
+            num_encoder_layers=2,
+            num_decoder_layers=2,
+            d_ff=FF,
+            dropout=0.1,
+            norm_first=norm_first,
+            positional=positional,
+            max_len=32,
+            pad_id=PAD,
+        )
+        | kw
+    )
     return Transformer(SRC_V, TGT_V, **args).double().eval()
 
 
@@ -295,14 +339,17 @@ def test_batch_mismatch_between_memory_and_tgt():
         model.decoder(torch.randn(2, 6, D, dtype=torch.float64), memory)
 
 
-@pytest.mark.parametrize("name,shape", [
-    ("src_mask", (3, 1, 1, 6)),    # seq_s is 7
-    ("src_mask", (3, 1, 7)),       # 3-D is ambiguous
-    ("tgt_mask", (7, 7)),          # seq_t is 6
-    ("tgt_mask", (2, 1, 6, 6)),    # batch is 3
-    ("memory_mask", (3, 1, 1, 6)),  # seq_s is 7
-    ("memory_mask", (6, 6)),
-])
+@pytest.mark.parametrize(
+    "name,shape",
+    [
+        ("src_mask", (3, 1, 1, 6)),  # seq_s is 7
+        ("src_mask", (3, 1, 7)),  # 3-D is ambiguous
+        ("tgt_mask", (7, 7)),  # seq_t is 6
+        ("tgt_mask", (2, 1, 6, 6)),  # batch is 3
+        ("memory_mask", (3, 1, 1, 6)),  # seq_s is 7
+        ("memory_mask", (6, 6)),
+    ],
+)
 def test_masks_of_the_wrong_shape(name, shape):
     model = _model()
     src, tgt = _batch()
@@ -329,12 +376,15 @@ def test_token_ids_out_of_the_vocabulary(which, bad_id):
         model(src, tgt)
 
 
-@pytest.mark.parametrize("ids,match", [
-    (torch.ones(2, 3), "integer token ids"),
-    (torch.ones(2, 3, dtype=torch.bool), "integer token ids"),
-    (torch.ones(6, dtype=torch.long), r"\(batch, seq\)"),
-    (torch.ones(1, 40, dtype=torch.long), "max_len=32"),
-])
+@pytest.mark.parametrize(
+    "ids,match",
+    [
+        (torch.ones(2, 3), "src must be an integer tensor"),
+        (torch.ones(2, 3, dtype=torch.bool), "src must be an integer tensor"),
+        (torch.ones(6, dtype=torch.long), r"\(batch, seq\)"),
+        (torch.ones(1, 40, dtype=torch.long), "max_len=32"),
+    ],
+)
 def test_bad_token_tensors(ids, match):
     with pytest.raises(ValueError, match=match):
         _model().encode(ids)
@@ -344,8 +394,10 @@ def test_bad_caches():
     model = _model()
     memory = model.encode(torch.ones(2, 3, dtype=torch.long))
     step = torch.ones(2, 1, dtype=torch.long)
-    with pytest.raises(ValueError, match="list of 2 dicts"):
+    with pytest.raises(ValueError, match="cache must be None or a KVCache"):
         model.decode(step, memory, cache=[{}])
+    with pytest.raises(ValueError, match="cache has 1 layers but the model has 2"):
+        model.decode(step, memory, cache=KVCache(1))
     cache = model.new_cache()
     model.decode(step, memory, cache=cache)
     with pytest.raises(ValueError, match="batch"):
@@ -354,9 +406,14 @@ def test_bad_caches():
         model.decode(step, memory, tgt_mask=torch.ones(1, 3, dtype=torch.bool), cache=cache)  # seq_k is 2
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(positional="rope"), "positional"), (dict(pad_id=20), "pad_id"), (dict(num_encoder_layers=0), "num_layers"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(positional="rope"), "positional"),
+        (dict(pad_id=20), "pad_id"),
+        (dict(num_encoder_layers=0), "num_encoder_layers"),
+    ],
+)
 def test_bad_constructor_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         _model(**kwargs)

@@ -15,77 +15,68 @@ Both layers come in two flavours, chosen by ``norm_first``:
 The computation follows ``torch.nn.TransformerEncoderLayer`` / ``TransformerDecoderLayer`` step by
 step (same order of activation, dropouts and norms), so ``from_torch`` copies give the same outputs.
 
+The layers are built from a :class:`~tfmcourse.config.TransformerConfig` (``EncoderLayer(config)``, or
+``EncoderLayer(d_model=16, num_heads=4, d_ff=64)``, see :mod:`tfmcourse.config`).
+
 Shapes are batch first: ``x (batch, seq, d_model)``. Masks are boolean, ``True`` = may attend,
 broadcastable to ``(batch, heads, seq_q, seq_k)``: a ``(seq, seq)`` causal mask, a
-``(batch, 1, 1, seq_k)`` padding mask, or their combination ``(batch, 1, seq_q, seq_k)``.
+``(batch, 1, 1, seq_k)`` padding mask, or their combination ``(batch, 1, seq_q, seq_k)``. A layer called
+on its own checks its inputs; called by a stack or a model, it trusts them (:mod:`tfmcourse.checks`).
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
-import torch
 import torch.nn.functional as F
 from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
+from tfmcourse import checks
+from tfmcourse.cache import KVCache, check_cache
+from tfmcourse.checks import Dims, check_positive, check_probability, entry_point
+from tfmcourse.config import ACTIVATIONS, TransformerConfig, configurable
 from tfmcourse.multihead import MultiHeadAttention
 
-__all__ = ["ACTIVATIONS", "FeedForward", "EncoderLayer", "DecoderLayer", "check_x", "check_mask"]
+__all__ = [
+    "ACTIVATIONS",
+    "FeedForward",
+    "EncoderLayer",
+    "DecoderLayer",
+    "LAYER_ARGS",
+    "check_x",
+    "check_mask",
+]
 
+#: The positional order of the layers' arguments before :class:`~tfmcourse.config.TransformerConfig`.
+LAYER_ARGS = (
+    "d_model",
+    "num_heads",
+    "d_ff",
+    "dropout",
+    "activation",
+    "norm_first",
+    "layer_norm_eps",
+    "impl",
+    "bias",
+)
 
-def _gelu_tanh(x: Tensor) -> Tensor:
-    return F.gelu(x, approximate="tanh")
-
-
-#: The activations :class:`FeedForward` accepts, by name.
-ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F.gelu, "gelu_tanh": _gelu_tanh}
-
-
-def _shape(x: Tensor) -> tuple[int, ...]:
-    return tuple(x.shape)
-
-
-def _positive_int(name: str, n: object) -> None:
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-        raise ValueError(f"{name} must be a positive int, got {n!r}")
-
-
-def _probability(name: str, p: object) -> None:
-    if not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1), got {p!r}")
+# Masks broadcast to the scores (batch, heads, seq_q, seq_k): "*#mask" stands for (batch | 1, heads | 1) or
+# nothing (a 2-D mask). Each mask of a call has its own key axis.
+SelfMask = Bool[Tensor, "*#mask #seq seq"]
+TgtMask = Bool[Tensor, "*#mask #seq_t seq_tk"]  # seq_tk: the cached positions and the new ones
+MemoryMask = Bool[Tensor, "*#mask #seq_t seq_s"]
 
 
 def check_x(x: object, name: str, d_model: int) -> None:
-    """Raise a ValueError unless ``x`` is a floating-point ``(batch, seq, d_model)`` tensor."""
-    if not isinstance(x, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 3 or x.shape[-1] != d_model:
-        raise ValueError(f"{name} must have shape (batch, seq, d_model={d_model}), got shape {_shape(x)}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    """Kept for code written before :mod:`tfmcourse.checks`: ``x`` must be a floating-point
+    ``(batch, seq, d_model)`` tensor (``Dims(d_model=d_model)(x, name, "batch seq d_model")``)."""
+    Dims(d_model=d_model)(x, name, "batch seq d_model")
 
 
 def check_mask(mask: object, name: str, batch: int, seq_q: int, seq_k: int) -> None:
-    """Raise a ValueError naming ``name`` unless ``mask`` is a boolean tensor that broadcasts to
-    ``(batch, heads, seq_q, seq_k)`` (any number of heads).
-
-    Accepted shapes: ``(seq_q, seq_k)`` or 4-D ``(batch | 1, heads | 1, seq_q | 1, seq_k | 1)``. A 3-D
-    mask is refused: it is ambiguous (is the first axis the batch or the heads?).
-    """
-    if not isinstance(mask, Tensor):
-        raise ValueError(f"{name} must be a boolean torch.Tensor, got {type(mask).__name__}")
-    if mask.dtype != torch.bool:
-        raise ValueError(f"{name} must be boolean (True = may attend), got dtype {mask.dtype} with shape {_shape(mask)}")
-    want = f"(batch={batch}, heads, seq_q={seq_q}, seq_k={seq_k})"
-    if mask.ndim not in (2, 4):
-        raise ValueError(
-            f"{name} has shape {_shape(mask)}: give a 2-D (seq_q, seq_k) or a 4-D (batch, heads, seq_q, seq_k) "
-            f"mask that broadcasts to {want}, e.g. (batch, 1, 1, seq_k) for padding"
-        )
-    b, h, q, k = (1, 1, *mask.shape) if mask.ndim == 2 else mask.shape
-    if b not in (1, batch) or q not in (1, seq_q) or k not in (1, seq_k):
-        raise ValueError(f"{name} has shape {_shape(mask)}, which does not broadcast to {want}")
+    """Kept for code written before :mod:`tfmcourse.checks`: the mask rule of
+    :func:`tfmcourse.checks.check_mask` for scores ``(batch, heads, seq_q, seq_k)``, any number of heads."""
+    heads = mask.shape[1] if isinstance(mask, Tensor) and mask.ndim == 4 else 1
+    checks.check_mask(mask, name, (batch, heads, seq_q, seq_k))
 
 
 class FeedForward(nn.Module):
@@ -104,11 +95,12 @@ class FeedForward(nn.Module):
     ``forward(x)``: ``(..., d_model) -> (..., d_model)``.
     """
 
-    def __init__(self, d_model: int, d_ff: int, activation: str = "relu", dropout: float = 0.1, bias: bool = True):
+    def __init__(
+        self, d_model: int, d_ff: int, activation: str = "relu", dropout: float = 0.1, bias: bool = True
+    ):
         super().__init__()
-        _positive_int("d_model", d_model)
-        _positive_int("d_ff", d_ff)
-        _probability("dropout", dropout)
+        check_positive(d_model=d_model, d_ff=d_ff)
+        check_probability(dropout=dropout)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
         self.d_model, self.d_ff, self.activation = d_model, d_ff, activation
@@ -119,11 +111,9 @@ class FeedForward(nn.Module):
     def extra_repr(self) -> str:
         return f"activation={self.activation!r}"
 
-    def forward(self, x: Float[Tensor, "... d_model"]) -> Float[Tensor, "... d_model"]:
+    @entry_point(lambda self, x: Dims(d_model=self.d_model)(x, "x", "... d_model"))
+    def forward(self, x: Float[Tensor, "*batch d_model"]) -> Float[Tensor, "*batch d_model"]:
         """``(..., d_model) -> (..., d_model)``, each position independently."""
-        if not isinstance(x, Tensor) or x.ndim < 1 or x.shape[-1] != self.d_model:
-            shape = _shape(x) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"x must have shape (..., d_model={self.d_model}), got {shape}")
         return self.linear2(self.dropout(ACTIVATIONS[self.activation](self.linear1(x))))
 
 
@@ -138,52 +128,64 @@ def _activation_name(fn: object) -> str:
     raise ValueError(f"unsupported activation {fn!r}: only relu, gelu and gelu (tanh) can be copied")
 
 
-def _copy_(dst: nn.Module, src: nn.Module) -> None:
-    """Copy the parameters of ``src`` into ``dst`` (same names and shapes)."""
-    dst.load_state_dict(src.state_dict())
+def _config_of(
+    layer: nn.TransformerEncoderLayer | nn.TransformerDecoderLayer, impl: str
+) -> TransformerConfig:
+    """The configuration of a ``torch.nn`` encoder or decoder layer."""
+    return TransformerConfig(
+        d_model=layer.self_attn.embed_dim,
+        num_heads=layer.self_attn.num_heads,
+        d_ff=layer.linear1.out_features,
+        dropout=layer.dropout.p,
+        activation=_activation_name(layer.activation),
+        norm_first=layer.norm_first,
+        layer_norm_eps=layer.norm1.eps,
+        impl=impl,
+        bias=layer.linear1.bias is not None,
+    )
+
+
+def _copy_from_torch(ours: nn.Module, layer: nn.Module, norms: tuple[str, ...]) -> nn.Module:
+    """Copy the feed-forward and norm weights of a torch layer into ours, on its device, in its mode."""
+    for name in ("linear1", "linear2"):
+        getattr(ours.ff, name).load_state_dict(getattr(layer, name).state_dict())
+    for name in norms:
+        getattr(ours, name).load_state_dict(getattr(layer, name).state_dict())
+    return ours.train(layer.training)
+
+
+def _check_encoder_layer(self: EncoderLayer, x: object, mask: object = None) -> None:
+    Dims(d_model=self.d_model)(x, "x", "batch seq d_model")
+    if mask is not None:
+        checks.check_mask(mask, "mask", (x.shape[0], self.config.num_heads, x.shape[1], x.shape[1]))
 
 
 class EncoderLayer(nn.Module):
     """One encoder layer: self-attention and feed-forward, each with residual, dropout and LayerNorm.
 
-    Args:
-        d_model: width of the vectors; ``num_heads`` must divide it.
-        num_heads: attention heads.
-        d_ff: hidden width of the feed-forward network.
-        dropout: dropout probability, used on the attention weights, inside the feed-forward network
-            and on each sublayer's output before the residual addition (as in ``torch.nn``).
-        activation: of the feed-forward network, see :class:`FeedForward`.
-        norm_first: ``False`` = post-norm ``x = norm(x + sublayer(x))`` (the original Transformer);
-            ``True`` = pre-norm ``x = x + sublayer(norm(x))``.
-        layer_norm_eps: the ``eps`` of both LayerNorms.
-        impl: attention implementation, ``"naive"`` or ``"sdpa"`` (see :class:`MultiHeadAttention`).
-        bias: whether the linear layers and LayerNorms have biases.
+    ``EncoderLayer(config)`` reads ``d_model``, ``num_heads``, ``d_ff``, ``dropout`` (on the attention
+    weights, inside the feed-forward network and on each sublayer's output before the residual addition,
+    as in ``torch.nn``), ``activation``, ``norm_first`` (``False``: post-norm ``x = norm(x + sublayer(x))``,
+    the original Transformer; ``True``: pre-norm ``x = x + sublayer(norm(x))``), ``layer_norm_eps``,
+    ``impl`` and ``bias`` of the :class:`~tfmcourse.config.TransformerConfig`.
 
     Submodules: ``self_attn`` (:class:`MultiHeadAttention`), ``ff`` (:class:`FeedForward`), ``norm1``,
     ``norm2`` (``nn.LayerNorm``), ``dropout1``, ``dropout2`` (residual dropouts).
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        num_heads: int,
-        d_ff: int,
-        dropout: float = 0.1,
-        activation: str = "relu",
-        norm_first: bool = False,
-        layer_norm_eps: float = 1e-5,
-        impl: str = "naive",
-        bias: bool = True,
-    ):
+    @configurable(*LAYER_ARGS)
+    def __init__(self, config: TransformerConfig):
         super().__init__()
-        _probability("dropout", dropout)
-        self.d_model, self.norm_first = d_model, bool(norm_first)
-        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout, bias=bias, impl=impl)
-        self.ff = FeedForward(d_model, d_ff, activation=activation, dropout=dropout, bias=bias)
-        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = nn.Dropout(dropout)
-        self.dropout2 = nn.Dropout(dropout)
+        c = self.config = config
+        self.d_model, self.norm_first = c.d_model, c.norm_first
+        self.self_attn = MultiHeadAttention(
+            c.d_model, c.num_heads, dropout=c.dropout, bias=c.bias, impl=c.impl
+        )
+        self.ff = FeedForward(c.d_model, c.d_ff, activation=c.activation, dropout=c.dropout, bias=c.bias)
+        self.norm1 = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps, bias=c.bias)
+        self.norm2 = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps, bias=c.bias)
+        self.dropout1 = nn.Dropout(c.dropout)
+        self.dropout2 = nn.Dropout(c.dropout)
 
     def extra_repr(self) -> str:
         return f"norm_first={self.norm_first}"
@@ -194,19 +196,15 @@ class EncoderLayer(nn.Module):
     def _feed_forward(self, x: Tensor) -> Tensor:
         return self.dropout2(self.ff(x))
 
+    @entry_point(_check_encoder_layer)
     def forward(
-        self,
-        x: Float[Tensor, "batch seq d_model"],
-        mask: Bool[Tensor, "#batch #heads #seq #seq"] | None = None,
+        self, x: Float[Tensor, "batch seq d_model"], mask: SelfMask | None = None
     ) -> Float[Tensor, "batch seq d_model"]:
         """``(batch, seq, d_model) -> (batch, seq, d_model)``.
 
         ``mask``: boolean, ``True`` = may attend, broadcastable to ``(batch, heads, seq, seq)``; for
         source padding pass ``(batch, 1, 1, seq)``.
         """
-        check_x(x, "x", self.d_model)
-        if mask is not None:
-            check_mask(mask, "mask", x.shape[0], x.shape[1], x.shape[1])
         if self.norm_first:
             x = x + self._self_attention(self.norm1(x), mask)
             x = x + self._feed_forward(self.norm2(x))
@@ -216,7 +214,7 @@ class EncoderLayer(nn.Module):
         return x
 
     @classmethod
-    def from_torch(cls, layer: nn.TransformerEncoderLayer, impl: str = "naive") -> "EncoderLayer":
+    def from_torch(cls, layer: nn.Module, impl: str = "naive") -> EncoderLayer:
         """A copy of ``torch.nn.TransformerEncoderLayer`` ``layer`` (same weights, dtype, device, mode).
 
         Ours is always batch first. torch's boolean masks mean ``True`` = NOT allowed: convert them with
@@ -224,26 +222,40 @@ class EncoderLayer(nn.Module):
         """
         if not isinstance(layer, nn.TransformerEncoderLayer):
             raise ValueError(f"layer must be a torch.nn.TransformerEncoderLayer, got {type(layer).__name__}")
-        ours = cls(
-            layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
-            dropout=layer.dropout.p, activation=_activation_name(layer.activation), norm_first=layer.norm_first,
-            layer_norm_eps=layer.norm1.eps, impl=impl, bias=layer.linear1.bias is not None,
-        )
         w = layer.linear1.weight
-        ours = ours.to(device=w.device, dtype=w.dtype)
+        ours = cls(_config_of(layer, impl)).to(device=w.device, dtype=w.dtype)
         ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn, impl=impl)
-        for name in ("linear1", "linear2"):
-            _copy_(getattr(ours.ff, name), getattr(layer, name))
-        for name in ("norm1", "norm2"):
-            _copy_(getattr(ours, name), getattr(layer, name))
-        return ours.train(layer.training)
+        return _copy_from_torch(ours, layer, ("norm1", "norm2"))
+
+
+def _check_decoder_layer(
+    self: DecoderLayer,
+    x: object,
+    memory: object,
+    tgt_mask: object = None,
+    memory_mask: object = None,
+    cache: object = None,
+    layer: int = 0,
+) -> None:
+    dims = Dims(d_model=self.d_model)
+    dims(x, "x", "batch seq_t d_model")
+    dims(memory, "memory", "batch seq_s d_model")
+    batch, seq_t, seq_s, heads = x.shape[0], x.shape[1], memory.shape[1], self.config.num_heads
+    cached = 0
+    if cache is not None:
+        check_cache(cache, len(cache), batch)
+        cached = cache.length
+    if tgt_mask is not None:
+        checks.check_mask(tgt_mask, "tgt_mask", (batch, heads, seq_t, cached + seq_t))
+    if memory_mask is not None:
+        checks.check_mask(memory_mask, "memory_mask", (batch, heads, seq_t, seq_s))
 
 
 class DecoderLayer(nn.Module):
     """One decoder layer: masked self-attention, cross-attention into the memory, feed-forward.
 
     Each of the three sublayers has a residual connection, dropout and a LayerNorm (post-norm or
-    pre-norm, see :class:`EncoderLayer`, whose arguments this takes too).
+    pre-norm); ``DecoderLayer(config)`` reads the fields :class:`EncoderLayer` reads.
 
     Submodules: ``self_attn`` and ``cross_attn`` (:class:`MultiHeadAttention`), ``ff``
     (:class:`FeedForward`), ``norm1``, ``norm2``, ``norm3``, ``dropout1``, ``dropout2``, ``dropout3``.
@@ -251,36 +263,30 @@ class DecoderLayer(nn.Module):
     encoder's output ``memory``: every target position looks into the whole source.
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        num_heads: int,
-        d_ff: int,
-        dropout: float = 0.1,
-        activation: str = "relu",
-        norm_first: bool = False,
-        layer_norm_eps: float = 1e-5,
-        impl: str = "naive",
-        bias: bool = True,
-    ):
+    @configurable(*LAYER_ARGS)
+    def __init__(self, config: TransformerConfig):
         super().__init__()
-        _probability("dropout", dropout)
-        self.d_model, self.norm_first = d_model, bool(norm_first)
-        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout, bias=bias, impl=impl)
-        self.cross_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout, bias=bias, impl=impl)
-        self.ff = FeedForward(d_model, d_ff, activation=activation, dropout=dropout, bias=bias)
-        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = nn.Dropout(dropout)
-        self.dropout2 = nn.Dropout(dropout)
-        self.dropout3 = nn.Dropout(dropout)
+        c = self.config = config
+        self.d_model, self.norm_first = c.d_model, c.norm_first
+        self.self_attn = MultiHeadAttention(
+            c.d_model, c.num_heads, dropout=c.dropout, bias=c.bias, impl=c.impl
+        )
+        self.cross_attn = MultiHeadAttention(
+            c.d_model, c.num_heads, dropout=c.dropout, bias=c.bias, impl=c.impl
+        )
+        self.ff = FeedForward(c.d_model, c.d_ff, activation=c.activation, dropout=c.dropout, bias=c.bias)
+        self.norm1 = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps, bias=c.bias)
+        self.norm2 = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps, bias=c.bias)
+        self.norm3 = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps, bias=c.bias)
+        self.dropout1 = nn.Dropout(c.dropout)
+        self.dropout2 = nn.Dropout(c.dropout)
+        self.dropout3 = nn.Dropout(c.dropout)
 
     def extra_repr(self) -> str:
         return f"norm_first={self.norm_first}"
 
-    def _self_attention(self, x: Tensor, mask: Tensor | None, cache: dict | None) -> Tensor:
-        return self.dropout1(self.self_attn(x, x, x, mask=mask, cache=cache)[0])
+    def _self_attention(self, x: Tensor, mask: Tensor | None, cache: KVCache | None, layer: int) -> Tensor:
+        return self.dropout1(self.self_attn(x, x, x, mask=mask, cache=cache, layer=layer)[0])
 
     def _cross_attention(self, x: Tensor, memory: Tensor, mask: Tensor | None) -> Tensor:
         return self.dropout2(self.cross_attn(x, memory, memory, mask=mask)[0])
@@ -288,13 +294,15 @@ class DecoderLayer(nn.Module):
     def _feed_forward(self, x: Tensor) -> Tensor:
         return self.dropout3(self.ff(x))
 
+    @entry_point(_check_decoder_layer)
     def forward(
         self,
         x: Float[Tensor, "batch seq_t d_model"],
         memory: Float[Tensor, "batch seq_s d_model"],
-        tgt_mask: Bool[Tensor, "#batch #heads #seq_t #seq_k"] | None = None,
-        memory_mask: Bool[Tensor, "#batch #heads #seq_t #seq_s"] | None = None,
-        cache: dict | None = None,
+        tgt_mask: TgtMask | None = None,
+        memory_mask: MemoryMask | None = None,
+        cache: KVCache | None = None,
+        layer: int = 0,
     ) -> Float[Tensor, "batch seq_t d_model"]:
         """``x (batch, seq_t, d_model)``, ``memory (batch, seq_s, d_model)`` -> ``(batch, seq_t, d_model)``.
 
@@ -305,38 +313,24 @@ class DecoderLayer(nn.Module):
                 ``seq_k = cached + seq_t``; usually causal (and padding) so position ``i`` sees ``<= i``.
             memory_mask: for the cross-attention, broadcastable to ``(batch, heads, seq_t, seq_s)``;
                 usually the source padding mask ``(batch, 1, 1, seq_s)``.
-            cache: ``None``, or this layer's KV cache: a dict that holds (or will hold, after the first
-                call) ``"k"`` and ``"v"``, the self-attention keys and values of all earlier target
-                positions, ``(batch, heads, cached, d_head)``. The keys and values of ``x`` are appended
-                to it. Feeding one new position at a time needs no ``tgt_mask``: the cache holds only
-                the past.
+            cache: ``None``, or a :class:`~tfmcourse.cache.KVCache` whose slot ``layer`` holds the
+                self-attention keys and values of all earlier target positions; those of ``x`` are
+                appended. Feeding one new position at a time needs no ``tgt_mask``: the cache holds
+                only the past.
+            layer: this layer's slot in ``cache``.
         """
-        check_x(x, "x", self.d_model)
-        check_x(memory, "memory", self.d_model)
-        if memory.shape[0] != x.shape[0]:
-            raise ValueError(
-                f"memory has shape {_shape(memory)} but x has shape {_shape(x)}: the batch sizes must match"
-            )
-        if cache is not None and not isinstance(cache, dict):
-            raise ValueError(f"cache must be None or a dict, got {type(cache).__name__}")
-        cached = cache["k"].shape[-2] if cache else 0
-        batch, seq_t = x.shape[:2]
-        if tgt_mask is not None:
-            check_mask(tgt_mask, "tgt_mask", batch, seq_t, cached + seq_t)
-        if memory_mask is not None:
-            check_mask(memory_mask, "memory_mask", batch, seq_t, memory.shape[1])
         if self.norm_first:
-            x = x + self._self_attention(self.norm1(x), tgt_mask, cache)
+            x = x + self._self_attention(self.norm1(x), tgt_mask, cache, layer)
             x = x + self._cross_attention(self.norm2(x), memory, memory_mask)
             x = x + self._feed_forward(self.norm3(x))
         else:
-            x = self.norm1(x + self._self_attention(x, tgt_mask, cache))
+            x = self.norm1(x + self._self_attention(x, tgt_mask, cache, layer))
             x = self.norm2(x + self._cross_attention(x, memory, memory_mask))
             x = self.norm3(x + self._feed_forward(x))
         return x
 
     @classmethod
-    def from_torch(cls, layer: nn.TransformerDecoderLayer, impl: str = "naive") -> "DecoderLayer":
+    def from_torch(cls, layer: nn.Module, impl: str = "naive") -> DecoderLayer:
         """A copy of ``torch.nn.TransformerDecoderLayer`` ``layer`` (same weights, dtype, device, mode).
 
         Ours is always batch first; torch's ``multihead_attn`` is our ``cross_attn``. torch's boolean
@@ -344,17 +338,8 @@ class DecoderLayer(nn.Module):
         """
         if not isinstance(layer, nn.TransformerDecoderLayer):
             raise ValueError(f"layer must be a torch.nn.TransformerDecoderLayer, got {type(layer).__name__}")
-        ours = cls(
-            layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
-            dropout=layer.dropout.p, activation=_activation_name(layer.activation), norm_first=layer.norm_first,
-            layer_norm_eps=layer.norm1.eps, impl=impl, bias=layer.linear1.bias is not None,
-        )
         w = layer.linear1.weight
-        ours = ours.to(device=w.device, dtype=w.dtype)
+        ours = cls(_config_of(layer, impl)).to(device=w.device, dtype=w.dtype)
         ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn, impl=impl)
         ours.cross_attn = MultiHeadAttention.from_torch(layer.multihead_attn, impl=impl)
-        for name in ("linear1", "linear2"):
-            _copy_(getattr(ours.ff, name), getattr(layer, name))
-        for name in ("norm1", "norm2", "norm3"):
-            _copy_(getattr(ours, name), getattr(layer, name))
-        return ours.train(layer.training)
+        return _copy_from_torch(ours, layer, ("norm1", "norm2", "norm3"))

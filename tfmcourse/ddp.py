@@ -20,7 +20,8 @@ process on the whole global batch. ``tests/test_ddp.py`` checks exactly that, wi
 
 The model is the GPT of :mod:`tfmcourse.models.gpt` (small), trained with
 :class:`tfmcourse.train.Trainer` on a synthetic, seeded task (every sequence counts up by its own step
-modulo the vocabulary), so the loss goes down and every run sees the same data. Rank 0 prints the
+modulo the vocabulary, :func:`tfmcourse.data.progressions.counting_batch`), so the loss goes down and
+every run sees the same data. Rank 0 prints the
 losses and, with ``--out``, writes them as JSON together with the world size and a checksum of the
 final weights.
 """
@@ -35,38 +36,22 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from jaxtyping import Int
 from torch import Tensor
 
+from tfmcourse.data.progressions import counting_batch
 from tfmcourse.models.gpt import GPT, GPTConfig, lm_loss
 from tfmcourse.train import Trainer, pick_device
 
 __all__ = ["counting_batch", "shard", "setup", "train", "main"]
 
 
-def counting_batch(step: int, global_batch: int, seq: int, vocab: int, seed: int = 0) -> tuple[
-        Int[Tensor, "global_batch seq"], Int[Tensor, "global_batch seq"]]:
-    """The global batch of training step ``step``: ``(x, y)``, each ``(global_batch, seq)``.
-
-    Sequence ``b`` is ``start_b, start_b + inc_b, start_b + 2 inc_b, ...`` modulo ``vocab`` with a
-    random start and increment (``inc_b`` in ``1 .. 4``); ``y`` is ``x`` shifted by one. The numbers
-    depend only on ``(seed, step)``: every process computes the same global batch.
-    """
-    if global_batch < 1 or seq < 1 or vocab < 5:
-        raise ValueError(f"need global_batch >= 1, seq >= 1, vocab >= 5, got {global_batch}, {seq}, {vocab}")
-    g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-    start = torch.randint(0, vocab, (global_batch, 1), generator=g)
-    inc = torch.randint(1, 5, (global_batch, 1), generator=g)
-    ids = (start + inc * torch.arange(seq + 1)[None, :]) % vocab
-    return ids[:, :-1], ids[:, 1:]
-
-
 def shard(batch: tuple[Tensor, ...], rank: int, world_size: int) -> tuple[Tensor, ...]:
     """The ``rank``-th of ``world_size`` equal, contiguous slices (along the batch axis) of each tensor."""
     n = batch[0].shape[0]
     if not 0 <= rank < world_size or n % world_size != 0:
-        raise ValueError(f"the global batch ({n} rows) must split evenly over world_size={world_size} "
-                         f"(rank {rank})")
+        raise ValueError(
+            f"the global batch ({n} rows) must split evenly over world_size={world_size} (rank {rank})"
+        )
     per = n // world_size
     return tuple(t[rank * per : (rank + 1) * per] for t in batch)
 
@@ -89,9 +74,19 @@ def setup() -> tuple[int, int, torch.device]:
 
 
 def train(
-    steps: int = 5, global_batch: int = 8, seq: int = 16, vocab: int = 32, d_model: int = 32, layers: int = 2,
-    heads: int = 2, lr: float = 3e-3, seed: int = 0, device: torch.device | None = None, rank: int = 0,
-    world_size: int = 1, progress: bool = False,
+    steps: int = 5,
+    global_batch: int = 8,
+    seq: int = 16,
+    vocab: int = 32,
+    d_model: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    lr: float = 3e-3,
+    seed: int = 0,
+    device: torch.device | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Train the small GPT for ``steps`` steps; return the global loss of every step and a weight checksum.
 
@@ -101,7 +96,9 @@ def train(
     """
     device = device if device is not None else pick_device()
     torch.manual_seed(seed)  # the same initial weights in every process (DDP also broadcasts rank 0's)
-    config = GPTConfig(vocab_size=vocab, max_len=seq, d_model=d_model, num_layers=layers, num_heads=heads, dropout=0.0)
+    config = GPTConfig(
+        vocab_size=vocab, max_len=seq, d_model=d_model, num_layers=layers, num_heads=heads, dropout=0.0
+    )
     model = GPT(config).to(device)
     if world_size > 1:
         ids = [device.index] if device.type == "cuda" else None
@@ -110,21 +107,38 @@ def train(
     def get_batch(step: int) -> tuple[Tensor, ...]:
         return shard(counting_batch(step, global_batch, seq, vocab, seed), rank, world_size)
 
-    trainer = Trainer(model, lm_loss, get_batch, lr=lr, schedule="constant", warmup=0, clip_norm=1.0,
-                      log_every=max(1, steps), progress=progress, device=device)
+    trainer = Trainer(
+        model,
+        lm_loss,
+        get_batch,
+        lr=lr,
+        schedule="constant",
+        warmup=0,
+        clip_norm=1.0,
+        log_every=max(1, steps),
+        progress=progress,
+        device=device,
+    )
     history = trainer.train(steps)
     losses = torch.tensor(history["loss"], dtype=torch.float64, device=device)
     if world_size > 1:
         dist.all_reduce(losses)  # sum over the processes ...
         losses /= world_size  # ... then the mean: the loss of the global batch
     weights = torch.cat([p.detach().double().flatten() for p in trainer.model.parameters()])
-    return {"world_size": world_size, "losses": losses.cpu().tolist(), "weight_sum": float(weights.sum()),
-            "weight_norm": float(weights.norm()), "device": str(device)}
+    return {
+        "world_size": world_size,
+        "losses": losses.cpu().tolist(),
+        "weight_sum": float(weights.sum()),
+        "weight_norm": float(weights.norm()),
+        "device": str(device),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """The command line (see the module docstring)."""
-    p = argparse.ArgumentParser(prog="python -m tfmcourse.ddp", description="Data-parallel training of a small GPT.")
+    p = argparse.ArgumentParser(
+        prog="python -m tfmcourse.ddp", description="Data-parallel training of a small GPT."
+    )
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--global-batch", type=int, default=8, help="sequences per step, over all processes")
     p.add_argument("--seq", type=int, default=16)
@@ -134,10 +148,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = p.parse_args(argv)
     rank, world_size, device = setup()
     try:
-        result = train(args.steps, args.global_batch, args.seq, lr=args.lr, seed=args.seed, device=device,
-                       rank=rank, world_size=world_size, progress=False)
+        result = train(
+            args.steps,
+            args.global_batch,
+            args.seq,
+            lr=args.lr,
+            seed=args.seed,
+            device=device,
+            rank=rank,
+            world_size=world_size,
+            progress=False,
+        )
         if rank == 0:
-            print(f"world size {world_size}, device {device}: losses " + ", ".join(f"{x:.6f}" for x in result["losses"]))
+            print(
+                f"world size {world_size}, device {device}: losses "
+                + ", ".join(f"{x:.6f}" for x in result["losses"])
+            )
             if args.out:
                 Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     finally:

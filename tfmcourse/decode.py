@@ -5,11 +5,12 @@ its KV cache (so a step costs one position, not the whole prefix). Both stop a s
 never produce more than ``max_len`` tokens, and never produce ``<pad>`` or ``<bos>`` (their scores are
 set to ``-inf``, so the probabilities are renormalised over the other tokens).
 
-The model needs the interface of :class:`tfmcourse.transformer.Transformer`:
+The model needs the interface of :class:`tfmcourse.models.transformer.Transformer`:
 
 - ``encode(src, src_mask) -> memory (batch, seq_s, d_model)``;
 - ``decode(tgt, memory, tgt_mask, memory_mask, cache=None) -> logits (batch, seq_t, vocab)``;
-- ``new_cache() -> cache`` (a list of per-layer dicts of tensors whose first axis is the batch).
+- ``new_cache() -> cache`` (a :class:`~tfmcourse.cache.KVCache`; beam search reorders its batch rows with
+  ``cache.reorder(rows)``).
 
 Masks are boolean, ``True`` = may attend; the source padding mask is ``(batch, 1, 1, seq_s)``.
 """
@@ -25,6 +26,7 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from tfmcourse.attention import causal_mask
+from tfmcourse.checks import entry_point
 
 __all__ = [
     "greedy_decode",
@@ -38,9 +40,13 @@ __all__ = [
 
 def _check_src(src: object, pad_id: int) -> None:
     if not isinstance(src, Tensor) or src.ndim != 2 or src.dtype != torch.long or src.shape[1] == 0:
-        raise ValueError(f"src must be a (batch, seq_s) long tensor of token ids, got {getattr(src, 'shape', type(src))}")
+        raise ValueError(
+            f"src must be a (batch, seq_s) long tensor of token ids, got {getattr(src, 'shape', type(src))}"
+        )
     if (src == pad_id).all(dim=1).any():
-        raise ValueError(f"some rows of src {tuple(src.shape)} are all padding (pad_id={pad_id}): nothing to translate")
+        raise ValueError(
+            f"some rows of src {tuple(src.shape)} are all padding (pad_id={pad_id}): nothing to translate"
+        )
 
 
 def _check_max_len(max_len: object) -> None:
@@ -59,6 +65,21 @@ def _never(logits: Tensor, *ids: int) -> Tensor:
     return logits
 
 
+def _check_greedy(
+    model: object,
+    src: object,
+    *,
+    bos_id: object,
+    eos_id: object,
+    pad_id: object = 0,
+    max_len: object = 32,
+    use_cache: object = True,
+) -> None:
+    _check_src(src, pad_id)
+    _check_max_len(max_len)
+
+
+@entry_point(_check_greedy)
 @torch.no_grad()
 def greedy_decode(
     model: nn.Module,
@@ -85,8 +106,6 @@ def greedy_decode(
         then ``pad_id``; a row without ``<eos>`` was cut at ``max_len``. ``out <= max_len``; decoding
         stops as soon as every row has produced ``<eos>``.
     """
-    _check_src(src, pad_id)
-    _check_max_len(max_len)
     src_mask = _src_mask(src, pad_id)
     memory = model.encode(src, src_mask)
     batch = src.shape[0]
@@ -131,6 +150,27 @@ def length_penalty(length: int | Tensor, alpha: float) -> float | Tensor:
     return ((5 + length) / 6) ** alpha
 
 
+def _check_beam(
+    model: object,
+    src: object,
+    *,
+    bos_id: object,
+    eos_id: object,
+    pad_id: object = 0,
+    beam_size: object = 4,
+    max_len: object = 32,
+    alpha: object = 0.0,
+    n_best: object = None,
+) -> None:
+    _check_src(src, pad_id)
+    _check_max_len(max_len)
+    if not isinstance(beam_size, int) or beam_size < 1:
+        raise ValueError(f"beam_size must be a positive int, got {beam_size!r}")
+    if n_best is not None and not 1 <= n_best <= beam_size:
+        raise ValueError(f"n_best must be in [1, beam_size={beam_size}], got {n_best}")
+
+
+@entry_point(_check_beam)
 @torch.no_grad()
 def beam_search(
     model: nn.Module,
@@ -161,13 +201,7 @@ def beam_search(
     Returns:
         For each source, a list of :class:`Hypothesis`, best score first.
     """
-    _check_src(src, pad_id)
-    _check_max_len(max_len)
-    if not isinstance(beam_size, int) or beam_size < 1:
-        raise ValueError(f"beam_size must be a positive int, got {beam_size!r}")
     n_best = beam_size if n_best is None else n_best
-    if not 1 <= n_best <= beam_size:
-        raise ValueError(f"n_best must be in [1, beam_size={beam_size}], got {n_best}")
     batch, k = src.shape[0], beam_size
     device = src.device
     src_mask = _src_mask(src, pad_id)
@@ -206,9 +240,7 @@ def beam_search(
         beam_lp = top_lp.gather(1, order).masked_fill(is_eos.gather(1, order), -math.inf)
         rows = (torch.arange(batch, device=device)[:, None] * k + keep_origin).reshape(-1)
         tokens = torch.cat([tokens[rows], token.gather(1, order).reshape(-1, 1)], dim=1)
-        for layer in cache:
-            for name, t in layer.items():
-                layer[name] = t[rows]
+        cache.reorder(rows)
         # 3. which sources are done: k finished, and no live beam can still beat the k-th best of them.
         #    Future log-probs only go down, so the best a live beam can reach is its log-prob divided by
         #    the largest penalty it could get (at max_len when alpha > 0, now when alpha <= 0).
@@ -254,7 +286,9 @@ def translate(
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    specials = dict(bos_id=tgt_vocab.bos_id, eos_id=tgt_vocab.eos_id, pad_id=tgt_vocab.pad_id, max_len=max_len)
+    specials = dict(
+        bos_id=tgt_vocab.bos_id, eos_id=tgt_vocab.eos_id, pad_id=tgt_vocab.pad_id, max_len=max_len
+    )
     out: list[str] = []
     try:
         for start in range(0, len(texts), batch_size):
@@ -277,7 +311,7 @@ def cross_attention_weights(
 
     ``tgt`` is the decoder input (``<bos>`` first). Row ``i`` of a layer's weights says how much the
     decoder, when predicting the token after ``tgt[:, i]``, looks at each source position. Works with
-    :class:`tfmcourse.transformer.Transformer` (it asks each ``decoder.layers[i].cross_attn`` for its
+    :class:`tfmcourse.models.transformer.Transformer` (it asks each ``decoder.layers[i].cross_attn`` for its
     weights with a forward hook). Returns one ``(batch, heads, seq_t, seq_s)`` tensor per layer.
     """
     captured: list[Tensor] = []
@@ -296,7 +330,9 @@ def cross_attention_weights(
     model.eval()
     try:
         src_mask = _src_mask(src, pad_id)
-        tgt_mask = causal_mask(tgt.shape[1], device=tgt.device)[None, None] & (tgt != pad_id)[:, None, None, :]
+        tgt_mask = (
+            causal_mask(tgt.shape[1], device=tgt.device)[None, None] & (tgt != pad_id)[:, None, None, :]
+        )
         model(src, tgt, src_mask, tgt_mask, src_mask)
     finally:
         for h in handles:

@@ -76,7 +76,142 @@ def arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], *, tex
 # --------------------------------------------------------------------- chapter 1: RNN and seq2seq
 
 
+def unrolled_rnn(steps: int = 4) -> Figure:
+    """Chapter 1: an RNN folded (one cell with a loop) and unrolled through ``steps`` time steps.
+
+    The unrolled picture shows the two facts the chapter measures: the same weights ``W_xh``, ``W_hh``
+    are used at every step, and step ``t`` cannot start before step ``t - 1`` has given ``h_{t-1}``.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= 8:
+        raise ValueError(f"steps must be an int from 2 to 8, got {steps!r}")
+    width = 4.2 + 1.9 * steps + 1.6
+    fig, ax = canvas(width, 4.4, title="An RNN unrolled through time: the same weights at every step, one step after another")
+    # folded: one cell and a loop
+    box(ax, 0.5, 0.3, 1.2, 0.7, "$x_t$", kind="token")
+    box(ax, 0.5, 1.8, 1.2, 0.8, "$h_t$", kind="state")
+    box(ax, 0.5, 3.3, 1.2, 0.7, "read-out", kind="ffn", fontsize=9)
+    arrow(ax, (1.1, 1.0), (1.1, 1.8), text="$W_{xh}$")
+    arrow(ax, (1.1, 2.6), (1.1, 3.3))
+    arrow(ax, (1.7, 2.35), (1.7, 2.05), connection="arc3,rad=-2.2", text="")
+    ax.text(2.55, 2.2, "$W_{hh}$", fontsize=9, ha="center", va="center")
+    ax.text(3.25, 2.2, "=", fontsize=20, ha="center", va="center")
+    # unrolled
+    x0 = 3.9
+    box(ax, x0, 1.8, 0.9, 0.8, "$h_0$", kind="state")
+    for t in range(1, steps + 1):
+        x = x0 + 1.9 * t
+        box(ax, x, 0.3, 0.9, 0.7, f"$x_{t}$", kind="token")
+        box(ax, x, 1.8, 0.9, 0.8, f"$h_{t}$", kind="state")
+        arrow(ax, (x + 0.45, 1.0), (x + 0.45, 1.8), text="$W_{xh}$" if t == 1 else "")
+        arrow(ax, (x - 1.0, 2.2), (x, 2.2), text="$W_{hh}$")
+    last = x0 + 1.9 * steps
+    box(ax, last - 0.15, 3.3, 1.2, 0.7, "read-out", kind="ffn", fontsize=9)
+    arrow(ax, (last + 0.45, 2.6), (last + 0.45, 3.3))
+    ax.text((x0 + 1.9 + last + 0.9) / 2, 3.65, f"{steps} steps in a row: $h_t = \\tanh(x_t W_{{xh}} + h_{{t-1}} W_{{hh}} + b)$",
+            fontsize=9, ha="center", va="center")
+    return fig
+
+
+def seq2seq_bottleneck(length: int = 4) -> Figure:
+    """Chapter 1: an encoder-decoder without attention (the source passes through one vector) and with
+    attention (every decoder step reads a weighted sum of all encoder states)."""
+    if isinstance(length, bool) or not isinstance(length, int) or not 2 <= length <= 6:
+        raise ValueError(f"length must be an int from 2 to 6, got {length!r}")
+    step = 1.5
+    width = 2 * length * step + 5.0
+    fig, ax = canvas(width, 9.4, title="Sequence to sequence: one vector, or attention over every encoder state")
+    dec0 = length * step + 2.6  # where the decoder starts
+
+    def row(y: float, with_attention: bool) -> None:
+        for i in range(length):
+            x = 0.4 + i * step
+            box(ax, x, y, 1.0, 0.6, f"$x_{i + 1}$", kind="token")
+            box(ax, x, y + 1.2, 1.0, 0.7, f"$e_{i + 1}$", kind="state")
+            arrow(ax, (x + 0.5, y + 0.6), (x + 0.5, y + 1.2))
+            if i:
+                arrow(ax, (x - step + 1.0, y + 1.55), (x, y + 1.55))
+        for t in range(length):
+            x = dec0 + t * step
+            box(ax, x, y + 1.2, 1.0, 0.7, f"$s_{t + 1}$", kind="state")
+            box(ax, x, y + 2.5, 1.0, 0.6, f"$y_{t + 1}$", kind="token")
+            arrow(ax, (x + 0.5, y + 1.9), (x + 0.5, y + 2.5))
+            if t:
+                arrow(ax, (x - step + 1.0, y + 1.55), (x, y + 1.55))
+        enc_last = 0.4 + (length - 1) * step + 1.0
+        if not with_attention:
+            box(ax, enc_last + 0.35, y + 1.2, dec0 - enc_last - 0.7, 0.7, "one vector", kind="norm", fontsize=9)
+            arrow(ax, (dec0 - 0.35, y + 1.55), (dec0, y + 1.55))
+            ax.text(width / 2, y - 0.35, "the decoder sees the source only through the encoder's last state",
+                    fontsize=9, ha="center", va="center")
+        else:
+            arrow(ax, (enc_last, y + 1.55), (dec0, y + 1.55), text="last state")
+            target = dec0 + (length - 1) * step  # show the attention of the last decoder step
+            cx, cy = target + 1.5, y + 2.5  # the context box, to the right of y_n
+            box(ax, cx, cy, 1.3, 0.6, "context", kind="attention", fontsize=9)
+            for i in range(length):
+                x = 0.4 + i * step + 0.5
+                arrow(ax, (x, y + 1.9), (cx + 0.3, cy + 0.6), color="#cc4125", connection="arc3,rad=-0.15")
+            arrow(ax, (target + 1.0, y + 1.55), (cx + 0.65, cy), color="#cc4125", connection="arc3,rad=0.3")
+            ax.text(cx + 0.75, y + 1.6, "query", fontsize=9, ha="left", va="center")
+            arrow(ax, (cx, cy + 0.3), (target + 1.0, y + 2.8), color="#cc4125")
+            ax.text(width / 2, y - 0.35, "each decoder step reads a weighted sum of ALL encoder states (drawn for the last step)",
+                    fontsize=9, ha="center", va="center")
+
+    row(5.6, with_attention=False)
+    row(0.6, with_attention=True)
+    ax.text(0.1, 9.0, "without attention", fontsize=11, fontweight="bold", va="center")
+    ax.text(0.1, 4.5, "with attention", fontsize=11, fontweight="bold", va="center")
+    ax.text(0.4 + (length * step) / 2 - 0.3, 8.75, "encoder", fontsize=10, ha="center", style="italic")
+    ax.text(dec0 + (length * step) / 2 - 0.3, 8.75, "decoder", fontsize=10, ha="center", style="italic")
+    return fig
+
+
+
 # ------------------------------------------------------------------ chapter 2: Q, K, V and the sum
+
+
+def qkv_attention(n_tokens: int = 3, query: int = 2) -> Figure:
+    """Chapter 2: queries, keys and values from the tokens, and one query's weighted sum of the values.
+
+    Every token ``x_j`` is projected three times (``W_Q``, ``W_K``, ``W_V``). Query ``query`` (1-based) is
+    scored against every key, the scores go through one softmax over the keys, and the output is the
+    weighted sum of the values.
+    """
+    if isinstance(n_tokens, bool) or not isinstance(n_tokens, int) or not 2 <= n_tokens <= 5:
+        raise ValueError(f"n_tokens must be an int from 2 to 5, got {n_tokens!r}")
+    if isinstance(query, bool) or not isinstance(query, int) or not 1 <= query <= n_tokens:
+        raise ValueError(f"query must be an int from 1 to n_tokens={n_tokens}, got {query!r}")
+    col = 3.9  # distance between tokens
+    width = 1.0 + n_tokens * col + 0.6
+    fig, ax = canvas(width, 9.6, title=f"Attention for query {query}: score every key, softmax, weighted sum of the values")
+    centres = [1.0 + j * col + col / 2 - 0.5 for j in range(n_tokens)]
+    i = query
+    for j, c in enumerate(centres, start=1):
+        box(ax, c - 0.6, 0.3, 1.2, 0.6, f"$x_{j}$", kind="token")
+        for dx, name, kind in ((-1.2, "q", "query"), (0.0, "k", "key"), (1.2, "v", "value")):
+            box(ax, c + dx - 0.45, 1.9, 0.9, 0.6, f"${name}_{j}$", kind=kind)
+            arrow(ax, (c, 0.9), (c + dx, 1.9), text={"q": "$W_Q$", "k": "$W_K$", "v": "$W_V$"}[name] if j == 1 else "")
+        # the score of query i against key j, computed from q_i and k_j
+        box(ax, c - 0.9, 3.5, 1.8, 0.7, f"$q_{i} \\cdot k_{j} / \\sqrt{{d_k}}$", kind="attention", fontsize=9)
+        arrow(ax, (c, 2.5), (c, 3.5))
+        box(ax, c - 0.7, 5.7, 1.4, 0.7, f"$w_{{{i}{j}}}$", kind="attention")
+        arrow(ax, (c, 4.2), (c, 4.75))
+        arrow(ax, (c, 5.35), (c, 5.7))
+        box(ax, c - 0.9, 7.0, 1.8, 0.6, f"$w_{{{i}{j}}}\\, v_{j}$", kind="value", fontsize=9)
+        arrow(ax, (c, 6.4), (c, 7.0))
+        arrow(ax, (c + 1.65, 2.5), (c + 0.9, 7.3), color="#3d85c6", connection="arc3,rad=0.12")
+    qi = centres[i - 1] - 1.2
+    for c in centres:  # q_i goes to every score
+        arrow(ax, (qi, 2.5), (c - 0.5, 3.5), color="#e69138", connection="arc3,rad=-0.1")
+    left, right = centres[0] - 0.9, centres[-1] + 0.9
+    box(ax, left, 4.75, right - left, 0.6, "softmax over the keys: weights $w_{" + str(i) + "j}$ > 0, summing to 1",
+        kind="attention", fontsize=9, rounded=False)
+    middle = (left + right) / 2
+    box(ax, middle - 1.9, 8.4, 3.8, 0.7, f"output $o_{i} = \\sum_j w_{{{i}j}}\\, v_j$", kind="token")
+    for c in centres:
+        arrow(ax, (c, 7.6), (middle, 8.4))
+    return fig
+
 
 
 # ------------------------------------------------------------- chapter 3: heads split and merged
@@ -164,4 +299,136 @@ def encoder_decoder() -> Figure:
     ax.text(ex - 0.2, 9.2, "The encoder runs once per source.\nThe decoder runs once per output token\n"
                      "(teacher forcing: all target positions\nat once, the causal mask hides the future).",
             ha="left", va="center", fontsize=8.5, color="#444444")
+    return fig
+
+
+# ------------------------------------------------ chapter 11: BERT, GPT and T5, masks and objectives
+
+
+def _mask_grid(ax: Axes, x: float, y: float, allowed: list[list[bool]], cell: float = 0.32,
+               label: str = "") -> None:
+    """A grid of cells at lower-left ``(x, y)``: row = query, column = key; filled = may attend."""
+    rows = len(allowed)
+    for i, row in enumerate(allowed):
+        for j, ok in enumerate(row):
+            ax.add_patch(FancyBboxPatch((x + j * cell, y + (rows - 1 - i) * cell), cell, cell,
+                                        boxstyle="square,pad=0", linewidth=0.6, edgecolor="#666666",
+                                        facecolor=COLORS["attention"] if ok else "white"))
+    if label:
+        ax.text(x + len(allowed[0]) * cell / 2, y - 0.25, label, ha="center", va="top", fontsize=8.5)
+
+
+def model_families() -> Figure:
+    """BERT, GPT and T5 side by side: the stack each keeps, its attention mask(s) as grids (row = query,
+    column = key, filled = may attend) and its training objective (chapter 11)."""
+    fig, ax = canvas(13.5, 6.2, scale=0.78, title="Three families: what attends to what (grids: row = query, column = key, filled = may attend)")
+    n = 5
+    full = [[True] * n for _ in range(n)]
+    causal = [[j <= i for j in range(n)] for i in range(n)]
+    panels = [
+        (0.3, "BERT: encoder-only", "encoder × N\n(full attention)", "state",
+         "in:  the [MASK] sat on [MASK]\nout: cat, mat (at the blanks)"),
+        (4.8, "GPT: decoder-only", "decoder × N\n(causal attention)", "state",
+         "in:  the cat sat on\nout: cat sat on the (next tokens)"),
+        (9.3, "T5: encoder-decoder", "encoder × N  →  decoder × N\n(+ cross-attention)", "state",
+         "in:  the <X> on the mat\nout: <X> cat sat <Y>"),
+    ]
+    for x, title, stack, kind, objective in panels:
+        ax.text(x + 1.95, 5.85, title, ha="center", va="center", fontsize=11, fontweight="bold")
+        box(ax, x, 4.6, 3.9, 0.9, stack, kind=kind, fontsize=9.5)
+        box(ax, x, 0.15, 3.9, 0.95, objective, kind="token", fontsize=8.5)
+    _mask_grid(ax, 1.45, 1.9, full, label="self-attention: full")
+    _mask_grid(ax, 5.95, 1.9, causal, label="self-attention: causal")
+    _mask_grid(ax, 9.35, 1.9, full, cell=0.25, label="encoder: full")
+    _mask_grid(ax, 10.75, 1.9, causal, cell=0.25, label="decoder: causal")
+    _mask_grid(ax, 12.05, 1.9, [[True] * n for _ in range(n)], cell=0.25, label="cross: full")
+    for x in (0.3, 4.8, 9.3):
+        arrow(ax, (x + 1.95, 4.55), (x + 1.95, 3.65))
+        arrow(ax, (x + 1.95, 1.55), (x + 1.95, 1.15))
+    return fig
+
+
+# --------------------------------------------------------- chapter 12: an image as a sequence of patches
+
+
+def vit_pipeline(image=None, patch_size: int = 2) -> Figure:
+    """The ViT pipeline: an image cut into patches, each flattened and embedded, ``[CLS]`` in front,
+    positions added, the encoder, and the class read from ``[CLS]`` (chapter 12).
+
+    ``image``: a 2-D array (height = width) to draw, e.g. one of scikit-learn's 8x8 digits; a
+    checkerboard when ``None``. ``patch_size`` must divide its side.
+    """
+    import numpy as np
+
+    img = np.indices((8, 8)).sum(axis=0) % 2 if image is None else np.asarray(image, dtype=float)
+    if img.ndim != 2 or img.shape[0] != img.shape[1] or img.shape[0] % patch_size:
+        raise ValueError(f"image must be a square 2-D array whose side patch_size={patch_size} divides, "
+                         f"got shape {img.shape}")
+    grid = img.shape[0] // patch_size
+    fig, ax = canvas(14, 5.2, scale=0.78, title="ViT: an image becomes a sequence of patch vectors")
+    side = 3.0
+    ax.imshow(img, cmap="gray_r", extent=(0.3, 0.3 + side, 1.0, 1.0 + side), zorder=1)
+    step = side / grid
+    for k in range(grid + 1):
+        ax.plot([0.3 + k * step] * 2, [1.0, 1.0 + side], color="C3", lw=1.2, zorder=2)
+        ax.plot([0.3, 0.3 + side], [1.0 + k * step] * 2, color="C3", lw=1.2, zorder=2)
+    ax.text(0.3 + side / 2, 0.65, f"{img.shape[0]}×{img.shape[1]} image, {grid}×{grid} patches of "
+            f"{patch_size}×{patch_size}", ha="center", fontsize=8.5)
+    # The patches in reading order, as a row of small images.
+    n = grid * grid
+    shown = min(n, 8)
+    width = 0.42
+    x0 = 4.3
+    for k in range(shown):
+        r, c = divmod(k, grid)
+        patch = img[r * patch_size:(r + 1) * patch_size, c * patch_size:(c + 1) * patch_size]
+        ax.imshow(patch, cmap="gray_r", vmin=img.min(), vmax=img.max(),
+                  extent=(x0 + k * (width + 0.08), x0 + k * (width + 0.08) + width, 2.3, 2.3 + width), zorder=1)
+    ax.text(x0 + shown * (width + 0.08) + 0.05, 2.3 + width / 2, "…" if n > shown else "", va="center")
+    ax.text(x0 + 2.0, 3.05, "patches in reading order\n'b c (h p1) (w p2) -> b (h w) (p1 p2 c)'",
+            ha="center", fontsize=8.5)
+    arrow(ax, (3.4, 2.5), (4.25, 2.5))
+    box(ax, 4.3, 0.9, 4.1, 0.75, "linear layer: patch → d_model", kind="ffn", fontsize=9)
+    arrow(ax, (6.3, 2.25), (6.3, 1.7))
+    box(ax, 9.0, 2.3, 0.9, 0.6, "[CLS]", kind="token", fontsize=9)
+    box(ax, 9.0, 0.9, 0.9, 0.75, "+ pos", kind="norm", fontsize=9)
+    arrow(ax, (8.45, 1.27), (8.95, 1.27))
+    arrow(ax, (9.45, 2.25), (9.45, 1.7))
+    box(ax, 10.4, 0.9, 1.9, 2.6, "encoder\n× N\n(pre-norm,\nfull attention)", kind="state", fontsize=9)
+    arrow(ax, (9.95, 1.27), (10.35, 1.27))
+    box(ax, 12.7, 1.8, 1.1, 0.8, "class\nfrom [CLS]", kind="ffn", fontsize=9)
+    arrow(ax, (12.35, 2.2), (12.65, 2.2))
+    return fig
+
+
+# ------------------------------------------------ chapter 14: speech, the conv front-end and the encoder
+
+
+def speech_encoder(frames: int = 100, n_mels: int = 40, d_model: int = 64, strides: tuple[int, ...] = (2, 2),
+                   num_layers: int = 2) -> Figure:
+    """The speech classifier of chapter 14, bottom to top: waveform, log-mel frames, the convolutional
+    front-end (one convolution per entry of ``strides``, which shorten the sequence by their product),
+    positions, the encoder layers, the mean over time and the classifier; shapes beside the arrows."""
+    fig, ax = canvas(9.0, 7.4, scale=0.8, title="A Transformer encoder for speech (chapter 14)")
+    x, w = 2.2, 4.6
+    stride = 1
+    for s in strides:
+        stride *= s
+    rows = [
+        (0.3, "waveform: 22,050 samples per second", "token"),
+        (1.35, "log-mel spectrogram (tfmcourse.audio.log_mel)", "state"),
+        (2.4, f"conv front-end: {len(strides)} x Conv1d + GELU, strides {'/'.join(map(str, strides))}", "ffn"),
+        (3.45, "+ sinusoidal positions", "add"),
+        (4.5, f"{num_layers} x pre-norm encoder layer (self-attention, FFN)", "attention"),
+        (5.55, "LayerNorm, mean over time, Linear", "norm"),
+        (6.55, "spoken word (20 classes)", "token"),
+    ]
+    shapes = ["(samples,)", f"({frames}, {n_mels})", f"({frames // stride}, {d_model})",
+              f"({frames // stride}, {d_model})", f"({frames // stride}, {d_model})", "(20,)"]
+    for y, text, kind in rows:
+        box(ax, x, y, w, 0.6, text, kind=kind, fontsize=9)
+    for (y0, _, _), (y1, _, _), shape in zip(rows[:-1], rows[1:], shapes):
+        arrow(ax, (x + w / 2, y0 + 0.6), (x + w / 2, y1))
+        ax.text(x + w + 0.15, (y0 + 0.6 + y1) / 2, shape, fontsize=8, va="center", color="#444444")
+    ax.text(0.15, 2.7, f"{frames} frames\n-> {frames // stride}", fontsize=8, va="center", color="#444444")
     return fig

@@ -10,17 +10,24 @@ Shapes are batch first: ``query (batch, seq_q, d_model)``, ``key (batch, seq_k, 
 ``value (batch, seq_k, vdim)``; per head ``(batch, heads, seq, d_head)``. Masks are boolean and
 ``True`` means "may attend" (the opposite of ``torch.nn.MultiheadAttention``'s boolean masks, see
 :meth:`MultiHeadAttention.from_torch`).
+
+Two options a model switches on: ``is_causal=True`` in ``forward`` (a decoder's self-attention; with
+``impl="sdpa"`` and no other mask, torch then gets no mask at all and may pick FlashAttention), and
+``rotary=RotaryEmbedding(d_head)`` in the constructor (RoPE, chapter 4: the queries and keys of every
+head are rotated by their positions before the scores are taken).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from einops import rearrange
 from jaxtyping import Bool, Float
 from torch import Tensor, nn
 
-from tfmcourse.attention import scaled_dot_product_attention
+from tfmcourse.attention import causal_mask, fused_attention, scaled_dot_product_attention
+from tfmcourse.cache import KVCache, check_cache
+from tfmcourse.checks import Dims, check_mask, check_positive, check_probability, entry_point
+from tfmcourse.positional import RotaryEmbedding, apply_rotary
 
 __all__ = ["MultiHeadAttention", "split_heads", "merge_heads", "IMPLS"]
 
@@ -39,22 +46,67 @@ def _autocast_on(device_type: str) -> bool:
         return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
 
 
-def split_heads(x: Float[Tensor, "batch seq d_model"], num_heads: int) -> Float[Tensor, "batch heads seq d_head"]:
+def _check_split(x: object, num_heads: object) -> None:
+    check_positive(num_heads=num_heads)
+    Dims()(x, "x", "batch seq d_model")
+    if x.shape[-1] % num_heads != 0:
+        raise ValueError(
+            f"x has shape {_shape(x)}: d_model={x.shape[-1]} is not divisible by num_heads={num_heads}"
+        )
+
+
+@entry_point(_check_split)
+def split_heads(
+    x: Float[Tensor, "batch seq d_model"], num_heads: int
+) -> Float[Tensor, "batch heads seq d_head"]:
     """``(batch, seq, d_model) -> (batch, heads, seq, d_head)``: head ``i`` gets features
     ``i * d_head`` to ``(i + 1) * d_head - 1``."""
-    if x.ndim != 3 or x.shape[-1] % num_heads != 0:
-        raise ValueError(
-            f"x must have shape (batch, seq, d_model) with d_model divisible by num_heads={num_heads}, "
-            f"got shape {_shape(x)}"
-        )
     return rearrange(x, "b s (h d) -> b h s d", h=num_heads)
 
 
+@entry_point(lambda x: Dims()(x, "x", "batch heads seq d_head"))
 def merge_heads(x: Float[Tensor, "batch heads seq d_head"]) -> Float[Tensor, "batch seq d_model"]:
     """``(batch, heads, seq, d_head) -> (batch, seq, heads * d_head)``: the inverse of :func:`split_heads`."""
-    if x.ndim != 4:
-        raise ValueError(f"x must have shape (batch, heads, seq, d_head), got shape {_shape(x)}")
     return rearrange(x, "b h s d -> b s (h d)")
+
+
+def _check_forward(
+    self: MultiHeadAttention,
+    query,
+    key,
+    value,
+    mask=None,
+    need_weights=False,
+    cache=None,
+    layer=0,
+    is_causal=False,
+) -> None:
+    dims = Dims(d_model=self.d_model, kdim=self.kdim, vdim=self.vdim)
+    for name, x, axes in (
+        ("query", query, "batch seq_q d_model"),
+        ("key", key, "batch seq_k kdim"),
+        ("value", value, "batch seq_k vdim"),
+    ):
+        dims(x, name, axes)
+        if x.dtype != self.q_proj.weight.dtype and not _autocast_on(x.device.type):
+            raise ValueError(
+                f"{name} has dtype {x.dtype} but the module's weights are {self.q_proj.weight.dtype}"
+            )
+    cached = 0
+    if cache is not None:
+        check_cache(cache, len(cache), dims.sizes["batch"])
+        if not 0 <= layer < len(cache):
+            raise ValueError(f"layer={layer} but the cache has {len(cache)} layers")
+        past = cache.keys[layer]
+        if past is not None and (past.shape[1], past.shape[-1]) != (self.num_heads, self.d_head):
+            raise ValueError(
+                f"the cache holds keys of shape {_shape(past)} but this layer has "
+                f"{self.num_heads} heads of d_head={self.d_head}"
+            )
+        cached = 0 if past is None else past.shape[-2]
+    if mask is not None:
+        scores = (dims.sizes["batch"], self.num_heads, dims.sizes["seq_q"], cached + dims.sizes["seq_k"])
+        check_mask(mask, "mask", scores)
 
 
 class MultiHeadAttention(nn.Module):
@@ -68,15 +120,14 @@ class MultiHeadAttention(nn.Module):
         kdim, vdim: widths of the key and value inputs (default ``d_model``), for cross-attention
             from a memory of another width.
         impl: ``"naive"`` (our :func:`tfmcourse.attention.scaled_dot_product_attention`, einsum and
-            softmax you can read) or ``"sdpa"`` (``torch.nn.functional.scaled_dot_product_attention``,
-            the fused kernel used in chapter 8). Both give the same result; ``"sdpa"`` cannot return
-            the weights, so ``need_weights=True`` uses the naive path for that call.
+            softmax you can read) or ``"sdpa"`` (:func:`tfmcourse.attention.fused_attention`, torch's
+            fused kernel, chapter 8). Both give the same result; ``"sdpa"`` cannot return the weights,
+            so ``need_weights=True`` uses the naive path for that call.
+        rotary: a :class:`~tfmcourse.positional.RotaryEmbedding` of width ``d_head`` to rotate the
+            queries and keys by their positions (RoPE), or ``None`` (no positions here).
 
     Attributes: ``q_proj``, ``k_proj``, ``v_proj`` (``nn.Linear`` to ``d_model``) and ``out_proj``
     (``nn.Linear(d_model, d_model)``).
-
-    ``forward(query, key, value, mask=None, need_weights=False, cache=None)`` returns
-    ``(out (batch, seq_q, d_model), weights (batch, heads, seq_q, seq_k) or None)``.
     """
 
     def __init__(
@@ -88,25 +139,27 @@ class MultiHeadAttention(nn.Module):
         kdim: int | None = None,
         vdim: int | None = None,
         impl: str = "naive",
+        rotary: RotaryEmbedding | None = None,
     ):
         super().__init__()
         kdim = d_model if kdim is None else kdim
         vdim = d_model if vdim is None else vdim
-        for name, n in (("d_model", d_model), ("num_heads", num_heads), ("kdim", kdim), ("vdim", vdim)):
-            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-                raise ValueError(f"{name} must be a positive int, got {n!r}")
+        check_positive(d_model=d_model, num_heads=num_heads, kdim=kdim, vdim=vdim)
         if d_model % num_heads != 0:
             raise ValueError(
                 f"d_model={d_model} is not divisible by num_heads={num_heads}: every head gets "
                 f"d_model // num_heads features"
             )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_probability(dropout=dropout)
         if impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+        if rotary is not None and rotary.d_head != d_model // num_heads:
+            raise ValueError(
+                f"rotary has d_head={rotary.d_head} but the heads are {d_model // num_heads} wide"
+            )
         self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_model // num_heads
         self.kdim, self.vdim = kdim, vdim
-        self.dropout, self.impl = dropout, impl
+        self.dropout, self.impl, self.rotary = dropout, impl, rotary
         self.q_proj = nn.Linear(d_model, d_model, bias=bias)
         self.k_proj = nn.Linear(kdim, d_model, bias=bias)
         self.v_proj = nn.Linear(vdim, d_model, bias=bias)
@@ -115,133 +168,66 @@ class MultiHeadAttention(nn.Module):
     def extra_repr(self) -> str:
         return f"d_model={self.d_model}, num_heads={self.num_heads}, d_head={self.d_head}, impl={self.impl!r}"
 
-    # ----------------------------------------------------------------------------------------- checks
-    def _check_inputs(self, query: Tensor, key: Tensor, value: Tensor) -> None:
-        widths = (("query", query, self.d_model, "d_model"), ("key", key, self.kdim, "kdim"),
-                  ("value", value, self.vdim, "vdim"))
-        dtype = self.q_proj.weight.dtype
-        for name, x, width, wname in widths:
-            if not isinstance(x, Tensor):
-                raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-            if x.ndim != 3:
-                raise ValueError(
-                    f"{name} must have shape (batch, seq, {wname}) (batch first), got shape {_shape(x)}"
-                )
-            if x.shape[-1] != width:
-                raise ValueError(f"{name} has shape {_shape(x)} but its last axis must be {wname}={width}")
-            if x.dtype != dtype and not _autocast_on(x.device.type):
-                raise ValueError(f"{name} has dtype {x.dtype} but the module's weights are {dtype}")
-        if not (query.shape[0] == key.shape[0] == value.shape[0]):
-            raise ValueError(
-                f"batch sizes differ: query {_shape(query)}, key {_shape(key)}, value {_shape(value)}"
-            )
-        if key.shape[1] != value.shape[1]:
-            raise ValueError(
-                f"key has shape {_shape(key)} but value has shape {_shape(value)}: they need the same seq_k"
-            )
-
-    @staticmethod
-    def _check_mask(mask: Tensor, scores_shape: tuple[int, ...]) -> None:
-        if not isinstance(mask, Tensor):
-            raise ValueError(f"mask must be a boolean torch.Tensor, got {type(mask).__name__}")
-        if mask.dtype != torch.bool:
-            raise ValueError(
-                f"mask must be boolean (True = may attend), got dtype {mask.dtype} with shape {_shape(mask)}"
-            )
-        if mask.ndim == 3 or mask.ndim > 4:
-            raise ValueError(
-                f"mask has shape {_shape(mask)}: give a (seq_q, seq_k) or a 4-D (batch, heads, seq_q, seq_k) "
-                f"mask (use size 1 to broadcast, e.g. (batch, 1, 1, seq_k) for padding); a 3-D mask is "
-                f"ambiguous. The scores have shape {scores_shape}"
-            )
-        try:
-            ok = torch.broadcast_shapes(mask.shape, scores_shape) == torch.Size(scores_shape)
-        except RuntimeError:
-            ok = False
-        if not ok:
-            raise ValueError(
-                f"mask has shape {_shape(mask)}, which does not broadcast to the scores' shape "
-                f"{scores_shape} (batch, heads, seq_q, seq_k)"
-            )
-
-    def _with_cache(self, cache: dict, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        """The cached keys/values followed by the new ones; ``cache`` is not modified here."""
-        if not isinstance(cache, dict):
-            raise ValueError(f"cache must be None or a dict, got {type(cache).__name__}")
-        if "k" not in cache:
-            return k, v
-        old_k, old_v = cache["k"], cache["v"]
-        if old_k.shape[:2] != k.shape[:2] or old_k.shape[-1] != k.shape[-1] or old_v.shape != old_k.shape:
-            raise ValueError(
-                f"cache['k'] has shape {_shape(old_k)} and cache['v'] {_shape(old_v)}, but the new keys "
-                f"have shape {_shape(k)} (batch, heads, new, d_head): they cannot be concatenated"
-            )
-        return torch.cat([old_k, k], dim=-2), torch.cat([old_v, v], dim=-2)
-
-    # ---------------------------------------------------------------------------------------- forward
+    @entry_point(_check_forward)
     def forward(
         self,
         query: Float[Tensor, "batch seq_q d_model"],
         key: Float[Tensor, "batch seq_k kdim"],
         value: Float[Tensor, "batch seq_k vdim"],
-        mask: Bool[Tensor, "#batch #heads #seq_q #seq_k"] | None = None,
+        mask: Bool[Tensor, "*#batch #seq_q seq_k_all"] | None = None,
         need_weights: bool = False,
-        cache: dict | None = None,
-    ) -> tuple[Float[Tensor, "batch seq_q d_model"], Float[Tensor, "batch heads seq_q seq_k"] | None]:
+        cache: KVCache | None = None,
+        layer: int = 0,
+        is_causal: bool = False,
+    ) -> tuple[Float[Tensor, "batch seq_q d_model"], Float[Tensor, "batch heads seq_q seq_k_all"] | None]:
         """Attend from ``query`` to ``key``/``value`` in every head, then merge the heads.
 
         Args:
             query: ``(batch, seq_q, d_model)``.
             key: ``(batch, seq_k, kdim)``; for self-attention pass the same tensor three times.
             value: ``(batch, seq_k, vdim)``.
-            mask: boolean, ``True`` = may attend, broadcastable to ``(batch, heads, seq_q, seq_k)``:
-                ``(seq_q, seq_k)`` for a causal mask, ``(batch, 1, 1, seq_k)`` for padding. With a cache,
-                ``seq_k`` is the total number of cached keys.
+            mask: boolean, ``True`` = may attend, broadcastable to ``(batch, heads, seq_q, seq_k_all)``:
+                ``(seq_q, seq_k_all)`` for a causal mask, ``(batch, 1, 1, seq_k_all)`` for padding, where
+                ``seq_k_all`` counts the cached keys too.
             need_weights: also return the per-head attention weights.
-            cache: ``None`` or a dict (the KV cache of incremental decoding). The new keys and values,
-                projected and split into heads ``(batch, heads, new, d_head)``, are appended after
-                ``cache["k"]`` and ``cache["v"]`` (created on first use) and stored back; attention
-                then runs over every cached key. The cache holds only the past, so feeding one
+            cache: ``None`` or a :class:`~tfmcourse.cache.KVCache`; the keys and values of this call,
+                split into heads ``(batch, heads, new, d_head)``, are appended to its slot ``layer`` and
+                attention runs over all of them. The cache holds only the past, so feeding one
                 position at a time needs no causal mask.
+            layer: this attention's slot in ``cache``.
+            is_causal: add the causal mask (query ``i`` sees the keys up to its own position, aligned
+                bottom-right when a cache holds earlier positions), combined with ``mask`` if given.
 
         Returns:
             ``(out, weights)``: ``out`` is ``(batch, seq_q, d_model)``; ``weights`` is
-            ``(batch, heads, seq_q, seq_k)`` when ``need_weights`` (after dropout in training mode),
+            ``(batch, heads, seq_q, seq_k_all)`` when ``need_weights`` (after dropout in training mode),
             else ``None``. A query whose keys are all masked gets zeros, never NaN.
         """
-        self._check_inputs(query, key, value)
         q = rearrange(self.q_proj(query), "b s (h d) -> b h s d", h=self.num_heads)
         k = rearrange(self.k_proj(key), "b s (h d) -> b h s d", h=self.num_heads)
         v = rearrange(self.v_proj(value), "b s (h d) -> b h s d", h=self.num_heads)
+        if self.rotary is not None:  # the same rotation for q and k: compute the angles once
+            cos, sin = self.rotary.cos_sin(q.shape[2], 0 if cache is None else cache.length, device=q.device)
+            q, k = (
+                apply_rotary(q, cos, sin, self.rotary.interleaved),
+                apply_rotary(k, cos, sin, self.rotary.interleaved),
+            )
         if cache is not None:
-            k, v = self._with_cache(cache, k, v)
-        scores_shape = (q.shape[0], self.num_heads, q.shape[2], k.shape[2])
-        if mask is not None:
-            self._check_mask(mask, scores_shape)
-        if cache is not None:  # store only once the inputs are known to be good
-            cache["k"], cache["v"] = k, v
+            k, v = cache.update(layer, k, v)
         dropout_p = self.dropout if self.training else 0.0
-
         if self.impl == "sdpa" and not need_weights:
-            heads, weights = self._sdpa(q, k, v, mask, dropout_p), None
+            heads, weights = fused_attention(q, k, v, mask, dropout_p, is_causal), None
         else:
+            if is_causal:
+                causal = causal_mask(q.shape[2], k.shape[2], device=q.device)
+                mask = causal if mask is None else mask & causal
             heads, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout_p=dropout_p)
         out = self.out_proj(rearrange(heads, "b h s d -> b s (h d)"))
         return out, (weights if need_weights else None)
 
-    @staticmethod
-    def _sdpa(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: float) -> Tensor:
-        """torch's fused attention, with fully masked query rows giving zeros instead of NaN."""
-        if mask is None:
-            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
-        has_key = mask.any(dim=-1, keepdim=True)  # (..., seq_q, 1)
-        # Let an empty row attend everywhere (finite), then zero its output.
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask | ~has_key, dropout_p=dropout_p)
-        return out.masked_fill(~has_key, 0.0)
-
     # ------------------------------------------------------------------------------ weight copy
     @classmethod
-    def from_torch(cls, m: nn.MultiheadAttention, impl: str = "naive") -> "MultiHeadAttention":
+    def from_torch(cls, m: nn.Module, impl: str = "naive") -> MultiHeadAttention:
         """A copy of ``torch.nn.MultiheadAttention`` ``m`` (same weights, dtype and device).
 
         Both of torch's layouts are handled: the packed ``in_proj_weight`` (``3 * d_model`` rows:
@@ -262,9 +248,13 @@ class MultiHeadAttention(nn.Module):
         if not isinstance(m, nn.MultiheadAttention):
             raise ValueError(f"m must be a torch.nn.MultiheadAttention, got {type(m).__name__}")
         if m.bias_k is not None or m.add_zero_attn:
-            raise ValueError("add_bias_kv=True and add_zero_attn=True are not supported by MultiHeadAttention")
+            raise ValueError(
+                "add_bias_kv=True and add_zero_attn=True are not supported by MultiHeadAttention"
+            )
         bias = m.in_proj_bias is not None
-        ours = cls(m.embed_dim, m.num_heads, dropout=m.dropout, bias=bias, kdim=m.kdim, vdim=m.vdim, impl=impl)
+        ours = cls(
+            m.embed_dim, m.num_heads, dropout=m.dropout, bias=bias, kdim=m.kdim, vdim=m.vdim, impl=impl
+        )
         ours = ours.to(device=m.out_proj.weight.device, dtype=m.out_proj.weight.dtype)
         with torch.no_grad():
             if m._qkv_same_embed_dim:
@@ -280,4 +270,3 @@ class MultiHeadAttention(nn.Module):
                 ours.out_proj.bias.copy_(m.out_proj.bias)
         ours.train(m.training)
         return ours
-

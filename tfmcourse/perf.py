@@ -28,12 +28,8 @@ sparsity) bf16/fp16 tensor-core rate from the vendor's data sheet, looked up by 
 :data:`PEAK_FLOPS`. A device that is not in the table gets ``"unknown"``, never a number borrowed
 from another device.
 
-**Memory.** :func:`track_peak_memory` measures the peak of a block of code: on CUDA the peak of
-``torch.cuda.max_memory_allocated`` (tensors only, exact); on CPU the growth of the process's peak
-resident memory (``VmHWM`` in ``/proc/self/status``, Linux only; it includes the allocator's caches,
-so it is approximate) or ``None`` where that cannot be read. :func:`memory_breakdown` computes the
-bytes of weights, gradients and optimizer state, and :func:`saved_activation_bytes` measures the
-activations that autograd keeps for the backward pass.
+**Memory** (the peak of a block of code, the bytes of weights, gradients and optimizer state, the saved
+activations) is measured by :mod:`tfmcourse.memory`; its functions can be imported from here too.
 """
 
 from __future__ import annotations
@@ -41,14 +37,15 @@ from __future__ import annotations
 import contextlib
 import re
 import statistics
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import nn
+
+from tfmcourse.memory import memory_breakdown, saved_activation_bytes, track_peak_memory
 
 __all__ = [
     "count_parameters",
@@ -62,6 +59,7 @@ __all__ = [
     "device_name",
     "peak_flops",
     "mfu",
+    # from tfmcourse.memory, importable from here as before
     "track_peak_memory",
     "memory_breakdown",
     "saved_activation_bytes",
@@ -189,25 +187,46 @@ PEAK_FLOPS: tuple[PeakSpec, ...] = (
     # NVIDIA T4 data sheet: "Mixed Precision (FP16/FP32) 65 TFLOPS"; Turing has no bf16.
     PeakSpec("T4", r"\bT4\b", None, 65 * TFLOPS, f"{_DS} T4: FP16 tensor 65 TFLOPS"),
     # NVIDIA L4 data sheet: BF16 and FP16 tensor 242 TFLOPS *with sparsity* -> 121 dense.
-    PeakSpec("L4", r"\bL4\b", 121 * TFLOPS, 121 * TFLOPS, f"{_DS} L4: BF16/FP16 242 TFLOPS sparse, 121 dense"),
+    PeakSpec(
+        "L4", r"\bL4\b", 121 * TFLOPS, 121 * TFLOPS, f"{_DS} L4: BF16/FP16 242 TFLOPS sparse, 121 dense"
+    ),
     # NVIDIA V100 data sheet: tensor performance 125 TFLOPS (SXM2), 112 (PCIe), 130 (V100S PCIe); no bf16.
     PeakSpec("V100S PCIe", r"\bV100S\b", None, 130 * TFLOPS, f"{_DS} V100S: 130 TFLOPS tensor"),
     PeakSpec("V100 SXM2", r"\bV100-SXM", None, 125 * TFLOPS, f"{_DS} V100 SXM2: 125 TFLOPS tensor"),
     PeakSpec("V100 PCIe", r"\bV100-PCIE", None, 112 * TFLOPS, f"{_DS} V100 PCIe: 112 TFLOPS tensor"),
     # NVIDIA A100 data sheet: BF16/FP16 tensor 312 TFLOPS dense (624 sparse), for the 40GB and 80GB
     # cards, SXM4 and PCIe alike.
-    PeakSpec("A100 80GB", r"\bA100\b.*80\s*GB", 312 * TFLOPS, 312 * TFLOPS, f"{_DS} A100 80GB: 312 TFLOPS dense"),
-    PeakSpec("A100 40GB", r"\bA100\b.*40\s*GB", 312 * TFLOPS, 312 * TFLOPS, f"{_DS} A100 40GB: 312 TFLOPS dense"),
+    PeakSpec(
+        "A100 80GB", r"\bA100\b.*80\s*GB", 312 * TFLOPS, 312 * TFLOPS, f"{_DS} A100 80GB: 312 TFLOPS dense"
+    ),
+    PeakSpec(
+        "A100 40GB", r"\bA100\b.*40\s*GB", 312 * TFLOPS, 312 * TFLOPS, f"{_DS} A100 40GB: 312 TFLOPS dense"
+    ),
     # NVIDIA H100 data sheet: BF16/FP16 tensor 1,979 TFLOPS sparse (SXM) -> 989.4 dense; the SXM card
     # reports itself as "NVIDIA H100 80GB HBM3". PCIe: 1,513 sparse -> 756.5 dense. (H100 NVL: not listed.)
-    PeakSpec("H100 PCIe", r"\bH100\b.*\bPCIe\b", 756.5 * TFLOPS, 756.5 * TFLOPS,
-             f"{_DS} H100 PCIe: 1,513 TFLOPS sparse, 756.5 dense"),
-    PeakSpec("H100 SXM", r"\bH100\b(?!.*\b(?:PCIe|NVL)\b).*\b(?:SXM\d?|HBM3)\b", 989.4 * TFLOPS, 989.4 * TFLOPS,
-             f"{_DS} H100 SXM: 1,979 TFLOPS sparse, 989.4 dense"),
+    PeakSpec(
+        "H100 PCIe",
+        r"\bH100\b.*\bPCIe\b",
+        756.5 * TFLOPS,
+        756.5 * TFLOPS,
+        f"{_DS} H100 PCIe: 1,513 TFLOPS sparse, 756.5 dense",
+    ),
+    PeakSpec(
+        "H100 SXM",
+        r"\bH100\b(?!.*\b(?:PCIe|NVL)\b).*\b(?:SXM\d?|HBM3)\b",
+        989.4 * TFLOPS,
+        989.4 * TFLOPS,
+        f"{_DS} H100 SXM: 1,979 TFLOPS sparse, 989.4 dense",
+    ),
     # NVIDIA H200 data sheet: H200 SXM BF16/FP16 1,979 TFLOPS sparse -> 989.4 dense (same GPU die as
     # H100 SXM, more memory). (H200 NVL: not listed.)
-    PeakSpec("H200 SXM", r"\bH200\b(?!.*\bNVL\b)", 989.4 * TFLOPS, 989.4 * TFLOPS,
-             f"{_DS} H200 SXM: 1,979 TFLOPS sparse, 989.4 dense"),
+    PeakSpec(
+        "H200 SXM",
+        r"\bH200\b(?!.*\bNVL\b)",
+        989.4 * TFLOPS,
+        989.4 * TFLOPS,
+        f"{_DS} H200 SXM: 1,979 TFLOPS sparse, 989.4 dense",
+    ),
 )
 
 
@@ -219,8 +238,8 @@ def device_name(device: torch.device | str | None = None) -> str:
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple MPS"
-    with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
             if line.startswith("model name"):
                 return "CPU: " + line.split(":", 1)[1].strip()
     return "cpu"
@@ -262,111 +281,8 @@ def mfu(flops_per_token: float, tokens_per_second: float, peak: float | str) -> 
     if not isinstance(peak, (int, float)) or peak <= 0:
         raise ValueError(f"peak must be a positive FLOP/s number or 'unknown', got {peak!r}")
     if flops_per_token < 0 or tokens_per_second < 0:
-        raise ValueError(f"need non-negative flops_per_token and tokens_per_second, got {flops_per_token}, {tokens_per_second}")
+        raise ValueError(
+            f"need non-negative flops_per_token and tokens_per_second, "
+            f"got {flops_per_token}, {tokens_per_second}"
+        )
     return flops_per_token * tokens_per_second / peak
-
-
-# ----------------------------------------------------------------------------- memory
-
-
-def _vm_hwm_bytes() -> int | None:
-    """The process's peak resident memory (Linux ``VmHWM``) in bytes, or None."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in open("/proc/self/status", encoding="utf-8"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return None
-
-
-def _reset_vm_hwm() -> bool:
-    """Reset the peak resident memory to the current one (Linux: write 5 to /proc/self/clear_refs)."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="utf-8") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def track_peak_memory(device: torch.device | str | None = None) -> Iterator[dict[str, Any]]:
-    """Measure the peak memory of the code in the ``with`` block.
-
-    Yields a dict that is filled on exit with ``"peak_bytes"`` (int or None) and ``"kind"``:
-
-    - ``"cuda_max_allocated"``: ``torch.cuda.max_memory_allocated`` over the block (its statistics
-      are reset on entry); the bytes of live tensors at their peak, exact.
-    - ``"cpu_rss_peak_delta"``: on CPU under Linux, the peak resident memory of the whole process
-      during the block minus the resident memory at its start. It counts what the allocator keeps
-      cached, so it is an approximation, and 0 when the block reused memory already held.
-    - ``"unavailable"`` (``peak_bytes`` None): anywhere else (MPS, CPU without ``/proc``).
-    """
-    device = torch.device(device) if device is not None else torch.device("cpu")
-    result: dict[str, Any] = {"peak_bytes": None, "kind": "unavailable"}
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        yield result
-        torch.cuda.synchronize(device)
-        result.update(peak_bytes=int(torch.cuda.max_memory_allocated(device)), kind="cuda_max_allocated")
-        return
-    start = None
-    if device.type == "cpu" and sys.platform.startswith("linux") and _reset_vm_hwm():
-        start = _vm_hwm_bytes()
-    yield result
-    end = _vm_hwm_bytes() if start is not None else None
-    if start is not None and end is not None:
-        result.update(peak_bytes=max(0, end - start), kind="cpu_rss_peak_delta")
-
-
-def _tensor_bytes(tensors: Iterator[Tensor]) -> int:
-    seen: set[int] = set()
-    total = 0
-    for t in tensors:
-        if isinstance(t, Tensor) and id(t) not in seen:
-            seen.add(id(t))
-            total += t.numel() * t.element_size()
-    return total
-
-
-def memory_breakdown(model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> dict[str, int]:
-    """Bytes held by ``model``'s weights, their gradients (where already allocated) and the optimizer's
-    state (Adam: two tensors per parameter, ``exp_avg`` and ``exp_avg_sq``, created by its first step).
-
-    Returns ``{"weights": ..., "grads": ..., "optimizer": ...}``. Activations are not here: they
-    exist only between a forward pass and its backward (see :func:`saved_activation_bytes`).
-    """
-    params = list(model.parameters())
-    state: list[Tensor] = []
-    if optimizer is not None:
-        for s in optimizer.state.values():
-            state += [v for v in s.values() if isinstance(v, Tensor) and v.ndim > 0]
-    return {
-        "weights": _tensor_bytes(iter(params)),
-        "grads": _tensor_bytes(p.grad for p in params if p.grad is not None),
-        "optimizer": _tensor_bytes(iter(state)),
-    }
-
-
-def saved_activation_bytes(fn: Callable[[], Any], exclude: nn.Module | None = None) -> tuple[Any, int]:
-    """Run ``fn()`` and measure the tensors autograd saves for the backward pass.
-
-    Returns ``(fn's result, bytes)``. Every tensor that autograd keeps (the inputs of a matrix
-    product, the output of a softmax, ...) passes through a ``torch.autograd.graph.saved_tensors_hooks``
-    pack hook; we add up the sizes of the distinct storages, skipping the parameters of ``exclude``
-    (weights are counted separately, by :func:`memory_breakdown`). This is the activation memory that
-    activation checkpointing and mixed precision reduce.
-    """
-    skip = {p.untyped_storage().data_ptr() for p in exclude.parameters()} if exclude is not None else set()
-    storages: dict[int, int] = {}
-
-    def pack(t: Tensor) -> Tensor:
-        with contextlib.suppress(RuntimeError, NotImplementedError):  # tensors without a storage
-            s = t.untyped_storage()
-            if s.data_ptr() not in skip:
-                storages[s.data_ptr()] = max(storages.get(s.data_ptr(), 0), s.nbytes())
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    return out, sum(storages.values())

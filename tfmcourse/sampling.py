@@ -23,11 +23,15 @@ The model needs ``model(ids, cache=None) -> logits (batch, seq, vocab)``, ``mode
 
 from __future__ import annotations
 
+import math
+
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-__all__ = ["filter_logits", "sample_next", "generate", "generation_speed"]
+from tfmcourse.checks import entry_point
+
+__all__ = ["filter_logits", "sample_next", "generate"]
 
 
 def _shape(x: Tensor) -> tuple[int, ...]:
@@ -35,11 +39,17 @@ def _shape(x: Tensor) -> tuple[int, ...]:
 
 
 def _check_sampling_args(temperature: object, top_k: object, top_p: object, generator: object) -> None:
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature >= 0.0:
-        raise ValueError(f"temperature must be a number >= 0 (0 = greedy), got {temperature!r}")
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not 0.0 <= temperature < math.inf
+    ):
+        raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ValueError(f"top_k must be None or an int >= 1, got {top_k!r}")
-    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0.0 < top_p <= 1.0):
+    if top_p is not None and (
+        isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0.0 < top_p <= 1.0
+    ):
         raise ValueError(f"top_p must be None or a number in (0, 1], got {top_p!r}")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be None or a torch.Generator, got {type(generator).__name__}")
@@ -47,12 +57,42 @@ def _check_sampling_args(temperature: object, top_k: object, top_p: object, gene
 
 def _check_logits(logits: object) -> None:
     if not isinstance(logits, Tensor) or logits.ndim != 2 or not logits.is_floating_point():
-        what = f"dtype {logits.dtype}, shape {_shape(logits)}" if isinstance(logits, Tensor) else type(logits).__name__
+        what = (
+            f"dtype {logits.dtype}, shape {_shape(logits)}"
+            if isinstance(logits, Tensor)
+            else type(logits).__name__
+        )
         raise ValueError(f"logits must be a floating-point (batch, vocab) tensor, got {what}")
     if logits.shape[1] == 0:
         raise ValueError(f"logits has shape {_shape(logits)}: the vocabulary is empty")
 
 
+def _check_finite(logits: Tensor) -> None:
+    """Every row needs finite logits, at least one of them (``-inf`` marks an impossible token): NaN or
+    ``+inf`` have no probability to give, and a row of ``-inf`` has no token to pick."""
+    bad = (torch.isnan(logits) | (logits == math.inf)).any(dim=-1)
+    if bad.any():
+        row = int(bad.nonzero()[0])
+        raise ValueError(
+            f"logits row {row} contains NaN or +inf ({logits[row].tolist()!r:.80}): nothing to sample"
+        )
+    empty = (logits == -math.inf).all(dim=-1)
+    if empty.any():
+        row = int(empty.nonzero()[0])
+        raise ValueError(f"logits row {row} is -inf everywhere: no token can be sampled")
+
+
+def _check_filter(
+    logits: object, temperature: object = 1.0, top_k: object = None, top_p: object = None
+) -> None:
+    _check_logits(logits)
+    _check_sampling_args(temperature, top_k, top_p, None)
+    if temperature == 0:
+        raise ValueError("temperature must be > 0 for filter_logits (temperature=0 is greedy: use argmax)")
+    _check_finite(logits)
+
+
+@entry_point(_check_filter)
 def filter_logits(
     logits: Float[Tensor, "batch vocab"],
     temperature: float = 1.0,
@@ -65,18 +105,22 @@ def filter_logits(
     - ``top_k``: keep the ``k`` largest logits of each row (all of them when ``k >= vocab``).
     - ``top_p``: sort the remaining tokens by probability, keep the smallest prefix whose
       probabilities sum to at least ``p`` (the most likely token is always kept).
+
+    Among equal logits the lowest id comes first (a stable sort), as in greedy decoding: ``top_k=1`` keeps
+    the token ``argmax`` picks. A temperature so small that the division overflows keeps the row's largest
+    logits only (the limit of a vanishing temperature); elsewhere the result is ``logits / temperature``.
     """
-    _check_logits(logits)
-    _check_sampling_args(temperature, top_k, top_p, None)
-    if temperature == 0:
-        raise ValueError("temperature must be > 0 for filter_logits (temperature=0 is greedy: use argmax)")
-    logits = logits / temperature
+    scaled = logits / temperature
+    overflow = (~torch.isfinite(scaled) & torch.isfinite(logits)).any(dim=-1, keepdim=True)
+    # Where the division overflowed, its limit: 0 for the row's largest logits, -inf for the others.
+    limit = torch.where(logits == logits.max(dim=-1, keepdim=True).values, 0.0, -math.inf).to(logits.dtype)
+    logits = torch.where(overflow, limit, scaled)
     if top_k is not None and top_k < logits.shape[-1]:
-        kept = torch.topk(logits, top_k, dim=-1).indices
+        kept = torch.sort(logits, dim=-1, descending=True, stable=True).indices[:, :top_k]
         keep = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, kept, True)
         logits = logits.masked_fill(~keep, float("-inf"))
     if top_p is not None and top_p < 1.0:
-        probs, order = torch.sort(torch.softmax(logits, dim=-1), dim=-1, descending=True)
+        probs, order = torch.sort(torch.softmax(logits, dim=-1), dim=-1, descending=True, stable=True)
         before = torch.cumsum(probs, dim=-1) - probs  # probability mass of the more likely tokens
         drop_sorted = before >= top_p  # the set already reached p without this token
         drop = torch.zeros_like(drop_sorted).scatter_(-1, order, drop_sorted)
@@ -84,6 +128,18 @@ def filter_logits(
     return logits
 
 
+def _check_sample(
+    logits: object,
+    temperature: object = 1.0,
+    top_k: object = None,
+    top_p: object = None,
+    generator: object = None,
+) -> None:
+    _check_logits(logits)
+    _check_sampling_args(temperature, top_k, top_p, generator)
+
+
+@entry_point(_check_sample)
 def sample_next(
     logits: Float[Tensor, "batch vocab"],
     temperature: float = 1.0,
@@ -95,16 +151,35 @@ def sample_next(
 
     ``temperature=0`` is greedy (``argmax``, ties to the lowest id); otherwise the logits go through
     :func:`filter_logits` and one token is drawn from their softmax with ``generator``. The same
-    generator state gives the same tokens. Bad arguments raise ``ValueError``.
+    generator state gives the same tokens. Bad arguments raise ``ValueError``, and so do NaN or ``+inf``
+    logits and a row of ``-inf`` (naming the row).
     """
-    _check_logits(logits)
-    _check_sampling_args(temperature, top_k, top_p, generator)
+    _check_finite(logits)  # here, not at the entry: generate() hands over the model's logits
     if temperature == 0:
         return logits.argmax(dim=-1)
     probs = torch.softmax(filter_logits(logits, temperature, top_k, top_p), dim=-1)
     return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
 
 
+def _check_generate(
+    model: object,
+    idx: object,
+    max_new_tokens: object,
+    temperature: object = 1.0,
+    top_k: object = None,
+    top_p: object = None,
+    use_cache: object = True,
+    generator: object = None,
+) -> None:
+    if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.is_floating_point() or idx.shape[1] == 0:
+        what = f"dtype {idx.dtype}, shape {_shape(idx)}" if isinstance(idx, Tensor) else type(idx).__name__
+        raise ValueError(f"idx must be a (batch, seq) integer tensor with seq >= 1, got {what}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    _check_sampling_args(temperature, top_k, top_p, generator)
+
+
+@entry_point(_check_generate)
 @torch.no_grad()
 def generate(
     model: nn.Module,
@@ -129,12 +204,6 @@ def generate(
 
     Returns ``(batch, seq + max_new_tokens)``: the prompts followed by the new tokens.
     """
-    if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.is_floating_point() or idx.shape[1] == 0:
-        what = f"dtype {idx.dtype}, shape {_shape(idx)}" if isinstance(idx, Tensor) else type(idx).__name__
-        raise ValueError(f"idx must be a (batch, seq) integer tensor with seq >= 1, got {what}")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    _check_sampling_args(temperature, top_k, top_p, generator)
     max_len = model.config.max_len
     out = idx
     cache = None
@@ -151,36 +220,11 @@ def generate(
     return out
 
 
-def generation_speed(
-    model: nn.Module, lengths: tuple[int, ...] = (64, 128, 256), batch: int = 1, repeats: int = 3
-) -> list[dict[str, float]]:
-    """Greedy generation speed with and without the KV cache, in new tokens per second.
+def __getattr__(name: str):
+    """``generation_speed``, a benchmark, moved to :mod:`tfmcourse.bench`; it is still importable from
+    here (loaded on first use: the benchmark sits above this module)."""
+    if name == "generation_speed":
+        from tfmcourse.bench import generation_speed
 
-    For each ``length``, generates ``length - 1`` tokens after a one-token prompt (``batch`` rows),
-    ``repeats`` times each way, and keeps the fastest run (the least disturbed by other processes).
-    Returns one dict per length: ``{"length", "cached", "uncached", "speedup"}`` (tokens/s and ratio).
-    Each length must fit in ``model.config.max_len``.
-    """
-    import time
-
-    if any(not isinstance(n, int) or not 2 <= n <= model.config.max_len for n in lengths):
-        raise ValueError(f"lengths must be ints in [2, max_len={model.config.max_len}], got {lengths!r}")
-    if not isinstance(repeats, int) or repeats < 1 or not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch and repeats must be positive ints, got batch={batch!r}, repeats={repeats!r}")
-    device = next(model.parameters()).device
-    prompt = torch.zeros(batch, 1, dtype=torch.long, device=device)
-    rows = []
-    for length in lengths:
-        best = {True: float("inf"), False: float("inf")}
-        for _ in range(repeats):
-            for use_cache in (True, False):  # interleaved, so that a busy moment hits both
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                generate(model, prompt, length - 1, temperature=0, use_cache=use_cache)
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                best[use_cache] = min(best[use_cache], time.perf_counter() - start)
-        cached, uncached = batch * (length - 1) / best[True], batch * (length - 1) / best[False]
-        rows.append({"length": length, "cached": cached, "uncached": uncached, "speedup": cached / uncached})
-    return rows
+        return generation_speed
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

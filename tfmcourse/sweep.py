@@ -122,11 +122,20 @@ def recorded() -> dict[str, Any]:
 # ------------------------------------------------------------------------------------- reading
 
 
+def _measured(cell: dict) -> bool:
+    """Whether a code cell counts for :func:`code_hash`: not the generated setup cell, and not a cell
+    tagged ``explorer`` (an interactive view, see ``tfmcourse.explorer``) unless it records a number."""
+    source = "".join(cell["source"])
+    if cell["cell_type"] != "code" or cell.get("id") == SETUP_CELL_ID:
+        return False
+    return "explorer" not in cell.get("metadata", {}).get("tags", []) or "record(" in source
+
+
 def code_hash(notebook: Path) -> str:
-    """SHA-256 of the notebook's code cells (the generated setup cell excluded): what a sweep measured."""
+    """SHA-256 of the notebook's code cells (the generated setup cell and explorer cells excluded): what a
+    sweep measured."""
     nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
-    sources = ["".join(c["source"]) for c in nb["cells"]
-               if c["cell_type"] == "code" and c.get("id") != SETUP_CELL_ID]
+    sources = ["".join(c["source"]) for c in nb["cells"] if _measured(c)]
     return hashlib.sha256("\n\0\n".join(sources).encode("utf-8")).hexdigest()
 
 

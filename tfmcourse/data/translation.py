@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import operator
 import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -195,7 +196,8 @@ def number_translation(
             if misses > 50 * (want_easy + want_hard) + 10000:
                 raise ValueError(
                     f"cannot draw {want_easy} distinct numbers with at most {max_words} words and "
-                    f"{want_hard} with more below 10**{max_digits} (got {len(easy)} and {len(hard)}): "
+                    f"{want_hard} with more below 10**{max_digits} "
+                    f"(got {min(len(easy), want_easy)} of them and {len(hard)}): "
                     "ask for fewer, or raise max_digits"
                 )
             continue
@@ -346,7 +348,10 @@ class Vocab:
             ids = ids.tolist()
         symbols = []
         for i in ids:
-            i = int(i)
+            try:
+                i = operator.index(i)  # an int, NumPy integer or integer tensor; never a float cut short
+            except TypeError:
+                raise ValueError(f"ids must be integers, got {i!r} ({type(i).__name__})") from None
             if not 0 <= i < len(self):
                 raise ValueError(f"id {i} is out of range for a vocabulary of {len(self)} symbols")
             if not keep_special:

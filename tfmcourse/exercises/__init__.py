@@ -48,10 +48,17 @@ def checker(check: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _resolve(path: str) -> tuple[Any, str, Any]:
-    """``"torch.nn.functional.softmax"`` -> (the module object, ``"softmax"``, the function)."""
-    module_name, _, attr = path.rpartition(".")
-    module = importlib.import_module(module_name)
-    return module, attr, getattr(module, attr)
+    """``"torch.nn.functional.softmax"`` -> (the module object, ``"softmax"``, the function).
+
+    The owner may also be a class in a module, for a method: ``"torch.Tensor.softmax"``.
+    """
+    owner_name, _, attr = path.rpartition(".")
+    try:
+        owner = importlib.import_module(owner_name)
+    except ModuleNotFoundError:
+        module_name, _, class_name = owner_name.rpartition(".")
+        owner = getattr(importlib.import_module(module_name), class_name)
+    return owner, attr, getattr(owner, attr)
 
 
 @contextmanager
@@ -69,9 +76,13 @@ def forbidden(fn: Callable[..., Any], *paths: str) -> Iterator[None]:
     """
     patched: list[tuple[Any, str, Any]] = []  # (namespace or module, name, original)
     namespace = getattr(fn, "__globals__", {})
+    # Resolve (and so import) every path before patching any: a module imported while another name is
+    # already patched would keep the refusing stand-in for the rest of the session.
+    targets = [(path, *_resolve(path)) for path in paths]
     try:
-        for path in paths:
-            module, attr, original = _resolve(path)
+        for path, module, attr, original in targets:
+            if fn is original:  # the function itself handed in as the answer
+                raise ExerciseError(f"Write it yourself, without {path}: you handed in {path} itself.")
 
             def refuse(*args: Any, _path: str = path, **kwargs: Any) -> Any:
                 raise ExerciseError(
@@ -128,14 +139,56 @@ def expect_shape(got: Any, shape: tuple[int, ...], what: str) -> None:
         raise ExerciseError(f"{what} should have shape {tuple(shape)}, but it has shape {tuple(got.shape)}.")
 
 
+def _unusable(got: Any, want: torch.Tensor) -> str:
+    """Why the tensor ``got`` cannot be compared with the real tensor ``want`` ("" when it can).
+
+    A tensor on the ``meta`` device has a shape but no values; a complex tensor would silently lose its
+    imaginary part when cast to ``want``'s real dtype.
+    """
+    if not isinstance(got, torch.Tensor):
+        return f"should be a torch.Tensor, but it is a {type(got).__name__}"
+    if got.is_meta:
+        return "is a tensor on the 'meta' device: it has a shape but no values. Compute real numbers"
+    if got.is_complex() and not want.is_complex():
+        return f"is a complex tensor ({got.dtype}); the answer is real ({want.dtype}): do not use complex numbers"
+    return ""
+
+
+def _nonfinite_mismatch(got: torch.Tensor, want: torch.Tensor) -> str:
+    """Describe where ``got`` has NaN/inf and ``want`` does not, or the other way round ("" if they agree)."""
+    finite = torch.isfinite(want)
+    total = want.numel()
+    for name, found in (("NaN", torch.isnan(got)), ("inf", torch.isposinf(got)), ("-inf", torch.isneginf(got))):
+        wrong = found & finite
+        if wrong.any():
+            return f"contains {name} at {int(wrong.sum())} of {total} entries where the answer is finite"
+    same = (got == want) | (torch.isnan(got) & torch.isnan(want))
+    wrong = ~finite & ~same
+    if wrong.any():
+        values = sorted({str(v) for v in want[wrong].tolist()})
+        return (f"has {int(wrong.sum())} of {total} entries that should be {' or '.join(values)} "
+                f"but are not (e.g. {got[wrong].flatten()[0].item():.3g})")
+    return ""
+
+
 def expect_close(got: torch.Tensor, want: torch.Tensor, what: str, hint: str = "",
                  atol: float = 1e-5, rtol: float = 1e-4) -> None:
-    """Fail with ``hint`` unless ``got`` has ``want``'s shape and values (to tolerance)."""
+    """Fail with ``hint`` unless ``got`` has ``want``'s shape and values (to tolerance).
+
+    NaN and infinite entries are named as such ("contains -inf at 3 of 24 entries where the answer is
+    finite"); the largest error is measured over the entries where the answer is finite.
+    """
+    problem = _unusable(got, want)
+    if problem:
+        raise ExerciseError(f"{what} {problem}. {hint}".strip())
     expect_shape(got, tuple(want.shape), what)
-    if torch.isnan(got).any() and not torch.isnan(want).any():
-        raise ExerciseError(f"{what} contains NaN. {hint}".strip())
-    if not torch.allclose(got.to(want.dtype), want, atol=atol, rtol=rtol):
-        err = (got.to(want.dtype) - want).abs().max().item()
+    got = got.to(want.dtype)
+    mismatch = _nonfinite_mismatch(got, want)
+    if mismatch:
+        raise ExerciseError(f"{what} {mismatch}. {hint}".strip())
+    if not torch.allclose(got, want, atol=atol, rtol=rtol, equal_nan=True):
+        finite = torch.isfinite(want)
+        err = (got[finite] - want[finite]).abs().max().item()
         raise ExerciseError(f"{what} has the right shape but wrong values (largest error {err:.3g}). {hint}".strip())
 
 
@@ -146,6 +199,8 @@ def passed(name: str, detail: str = "") -> None:
 
 def is_close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
     """True when ``a`` and ``b`` have the same shape and values (helper for recognising mistakes)."""
+    if _unusable(a, b):
+        return False
     return tuple(a.shape) == tuple(b.shape) and bool(torch.allclose(a.to(b.dtype), b, atol=atol, rtol=1e-4))
 
 

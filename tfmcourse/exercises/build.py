@@ -1,7 +1,8 @@
 """Regenerate what is generated from the chapter notebooks in ``book/``.
 
 1. The setup cell that opens every notebook, built from ``repository.url`` in ``_config.yml`` (the
-   only place the URL is written).
+   only place the URL is written). It carries the tag ``remove-cell``: the rendered page leaves it out
+   (the page opens with the chapter title), while the notebook, on Colab or in Jupyter, still runs it.
 2. The learner notebooks in ``exercises/``: each chapter notebook with an exercise is copied with the
    code between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` replaced by ``raise NotImplementedError``,
    and without the ``solution-start`` / ``solution-end`` markdown cells that only the book needs.
@@ -23,6 +24,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SETUP_MARKER = "# tfmcourse setup cell"
+SETUP_TAGS = ["remove-cell"]  # Jupyter Book: neither the cell nor its output appears on the page
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 STUB = 'raise NotImplementedError("Exercise: write your solution here")'
 _GATE = re.compile(r"^\s*:+\s*\{solution-(start|end)\}")
@@ -106,7 +108,7 @@ def learner_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def with_setup_cell(nb: nbformat.NotebookNode, root: Path = ROOT) -> nbformat.NotebookNode:
-    """``nb`` with its first cell set to the setup cell (inserted if it has none)."""
+    """``nb`` with its first cell set to the setup cell (inserted if it has none), tagged ``remove-cell``."""
     nb = copy.deepcopy(nb)
     source = setup_cell_source(root)
     if nb.cells and nb.cells[0].cell_type == "code" and nb.cells[0].source.startswith(SETUP_MARKER):
@@ -115,6 +117,8 @@ def with_setup_cell(nb: nbformat.NotebookNode, root: Path = ROOT) -> nbformat.No
         cell = nbformat.v4.new_code_cell(source)
         cell.id = "tfmcourse-setup"
         nb.cells.insert(0, cell)
+    tags = [t for t in nb.cells[0].metadata.get("tags", []) if t not in SETUP_TAGS]
+    nb.cells[0].metadata["tags"] = SETUP_TAGS + tags
     return nb
 
 

@@ -9,6 +9,11 @@ have produced (no scale, softmax over the wrong axis, mask sense inverted, NaN o
     check.attention_scores(attention_scores)
     check.masked_softmax(masked_softmax)
     check.attention(attention)
+    check.additive_attention(additive_attention)
+
+Every checker computes its references first, on its own tensors, and then runs the learner's function
+with the functions it re-implements forbidden (PyTorch's ``scaled_dot_product_attention`` and the
+package's own ``masked_softmax`` / ``scaled_dot_product_attention`` / ``AdditiveAttention``).
 """
 
 from __future__ import annotations
@@ -21,9 +26,18 @@ from torch import Tensor
 
 from tfmcourse.attention import masked_softmax as _ref_masked_softmax
 from tfmcourse.attention import scaled_dot_product_attention as _ref_attention
-from tfmcourse.exercises import ExerciseError, expect_close, is_close, passed, run
+from tfmcourse.exercises import ExerciseError, _unusable, checker, expect_close, forbidden, is_close, passed, run
 
-__all__ = ["attention_scores", "masked_softmax", "attention"]
+__all__ = ["attention_scores", "masked_softmax", "attention", "additive_attention"]
+
+#: Functions that already compute what the exercises build: calling them inside an exercise fails.
+FORBIDDEN_SOFTMAX = ("tfmcourse.attention.masked_softmax",)
+FORBIDDEN_ATTENTION = (
+    "torch.nn.functional.scaled_dot_product_attention",
+    "tfmcourse.attention.scaled_dot_product_attention",
+    "tfmcourse.attention.masked_softmax",
+    "tfmcourse.attention.AdditiveAttention",
+)
 
 _INF = float("-inf")
 
@@ -169,8 +183,11 @@ _SOFTMAX_MISTAKES = {
 
 
 def _same(got: Any, want: Tensor) -> bool:
-    """``is_close``, but NaN in ``want`` matches NaN in ``got`` (some mistakes produce NaN)."""
-    if not isinstance(got, Tensor):
+    """``is_close``, but NaN in ``want`` matches NaN in ``got`` (some mistakes produce NaN).
+
+    A tensor without values (meta device) or a complex one never matches a real answer.
+    """
+    if _unusable(got, want):
         return False
     if torch.isnan(want).any():
         return tuple(got.shape) == tuple(want.shape) and bool(
@@ -193,12 +210,13 @@ def _diagnose(got: Any, candidates: dict[str, str], variant: Callable[[str], Ten
 
 def _fail(got: Any, want: Tensor, what: str, hint: str) -> None:
     """Raise with ``hint`` (``expect_close`` adds shape / value details)."""
-    if isinstance(got, Tensor) and tuple(got.shape) != tuple(want.shape):
+    problem = _unusable(got, want)
+    if problem:
+        raise ExerciseError(f"{what} {problem}. {hint}".strip())
+    if tuple(got.shape) != tuple(want.shape):
         raise ExerciseError(
             f"{what} should have shape {tuple(want.shape)}, but it has shape {tuple(got.shape)}. {hint}".strip()
         )
-    if isinstance(got, Tensor) and torch.isnan(got).any() and not torch.isnan(want).any():
-        raise ExerciseError(f"{what} contains NaN. {hint}".strip())
     expect_close(got, want, what, hint)
     raise ExerciseError(f"{what} is wrong. {hint}".strip())  # not reached: expect_close raised
 
@@ -206,6 +224,7 @@ def _fail(got: Any, want: Tensor, what: str, hint: str) -> None:
 # -------------------------------------------------------------------------------- checkers
 
 
+@checker
 def attention_scores(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     """Check ``fn(q, k) -> q @ k^T / sqrt(d_k)``, shapes ``(..., seq_q, d_k), (..., seq_k, d_k) -> (..., seq_q, seq_k)``."""
     g = _gen(2021)
@@ -214,14 +233,14 @@ def attention_scores(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
         ("square", _randn(4, 9, g=g), _randn(4, 9, g=g)),
         ("batched (batch, heads, seq, d)", _randn(2, 3, 3, 8, g=g), _randn(2, 3, 6, 8, g=g)),
     ]
-    for i, (name, q, k) in enumerate(cases):
+    wants = [_scores_variant(q, k) for _, q, k in cases]  # references first
+    for i, ((name, q, k), want) in enumerate(zip(cases, wants)):
         try:
             got = run(fn, q, k)
         except ExerciseError as e:
             if i > 0 and q.ndim > 2:
                 raise ExerciseError(f"{HINT_BATCH}\n  ({e})") from None
             raise
-        want = _scores_variant(q, k)
         if _same(got, want):
             continue
         hint = _diagnose(got, _SCORE_MISTAKES, lambda m: _scores_variant(q, k, m))
@@ -232,6 +251,7 @@ def attention_scores(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     passed("attention_scores", f"{len(cases)} cases, batched included")
 
 
+@checker
 def masked_softmax(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     """Check ``fn(scores, mask) -> weights``: softmax over the keys, ``mask`` True = may attend,
     fully masked rows all zeros (no NaN), ``mask`` broadcastable to ``scores``."""
@@ -247,14 +267,15 @@ def masked_softmax(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
         ("a broadcast padding mask (batch, 1, seq_k)", _randn(2, 3, 5, g=g) * 2,
          torch.tensor([[True] * 5, [True, True, True, False, False]]).reshape(2, 1, 5)),
     ]
-    for name, scores, mask in cases:
+    wants = [_ref_masked_softmax(scores, mask) for _, scores, mask in cases]  # references first
+    for (name, scores, mask), want in zip(cases, wants):
         try:
-            got = run(fn, scores, mask)
+            with forbidden(fn, *FORBIDDEN_SOFTMAX):
+                got = run(fn, scores, mask)
         except ExerciseError as e:
             if mask.shape != scores.shape:
                 raise ExerciseError(f"{HINT_BROADCAST}\n  ({e})") from None
             raise
-        want = _ref_masked_softmax(scores, mask)
         if _same(got, want):
             continue
         hint = _diagnose(got, _SOFTMAX_MISTAKES, lambda m: _softmax_variant(scores, mask, m))
@@ -264,6 +285,7 @@ def masked_softmax(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     passed("masked_softmax", f"{len(cases)} cases, fully masked row and broadcast mask included")
 
 
+@checker
 def attention(fn: Callable[..., tuple[Tensor, Tensor]]) -> None:
     """Check ``fn(q, k, v, mask=None) -> (out, weights)`` against
     :func:`tfmcourse.attention.scaled_dot_product_attention`."""
@@ -277,10 +299,11 @@ def attention(fn: Callable[..., tuple[Tensor, Tensor]]) -> None:
         ("a fully masked row", _randn(2, 3, 4, g=g), _randn(2, 5, 4, g=g), _randn(2, 5, 6, g=g), full),
     ]
     mistakes = {**_SCORE_MISTAKES, **_SOFTMAX_MISTAKES}
-    for name, q, k, v, mask in cases:
+    wants = [_ref_attention(q, k, v, mask) for _, q, k, v, mask in cases]  # references first
+    for (name, q, k, v, mask), (want_out, want_w) in zip(cases, wants):
         where = f"on the case {name} (q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)})"
-        got = run(fn, q, k, v) if mask is None else run(fn, q, k, v, mask=mask)
-        want_out, want_w = _ref_attention(q, k, v, mask)
+        with forbidden(fn, *FORBIDDEN_ATTENTION):
+            got = run(fn, q, k, v) if mask is None else run(fn, q, k, v, mask=mask)
         if isinstance(got, Tensor):
             which = "out" if _same(got, want_out) else "the weights" if _same(got, want_w) else "one tensor"
             raise ExerciseError(f"attention returned only {which} {where}. {HINT_NOT_PAIR}")
@@ -298,3 +321,83 @@ def attention(fn: Callable[..., tuple[Tensor, Tensor]]) -> None:
                 raise ExerciseError(f"out {where} has shape {tuple(out.shape)}: {HINT_OUT_T}")
             _fail(out, want_out, f"out {where}", HINT_OUT)
     passed("attention", f"{len(cases)} cases, masks and a fully masked row included")
+
+
+# ------------------------------------------------------------------------------ additive attention
+
+HINT_ADD_NO_TANH = (
+    "Without the tanh the score is linear, w.(W_q q) + w.(W_k k): the query's part is the same for every key "
+    "and cancels in the softmax, so every query gets the same weights. Apply tanh to the sum before w."
+)
+HINT_ADD_TANH_EACH = (
+    "Apply ONE tanh to the sum q W_q + k W_k (a hidden layer over the pair), not a tanh to each part: "
+    "tanh(q W_q) + tanh(k W_k) splits into a query part, which cancels in the softmax, and a key part."
+)
+HINT_ADD_NO_W = "Project the tanh layer with w (score = tanh(...) @ w), instead of summing its units."
+HINT_ADD_SCALED = "The additive score is not scaled: do not divide it by sqrt(d) (only the dot product needs that)."
+HINT_ADD_PAIRS = (
+    "Every query must be combined with every key: broadcast q W_q to (..., seq_q, 1, h) and k W_k to "
+    "(..., 1, seq_k, h) before adding them (einops: rearrange(qh, '... q h -> ... q 1 h'))."
+)
+HINT_ADD = ("score[i, j] = tanh(q_i W_q + k_j W_k) @ w for every query i and key j; then the masked softmax "
+            "over the keys and the weighted sum of the values.")
+
+
+def _additive_variant(q: Tensor, k: Tensor, v: Tensor, W_q: Tensor, W_k: Tensor, w: Tensor, mask: Tensor | None,
+                      mistake: str = "") -> tuple[Tensor, Tensor]:
+    """Additive attention written with one plausible ``mistake`` ("" gives the right answer)."""
+    hq = (q @ W_q).unsqueeze(-2)  # (..., seq_q, 1, h)
+    hk = (k @ W_k).unsqueeze(-3)  # (..., 1, seq_k, h)
+    if mistake == "no_tanh":
+        hidden = hq + hk
+    elif mistake == "tanh_each":
+        hidden = torch.tanh(hq) + torch.tanh(hk)
+    else:
+        hidden = torch.tanh(hq + hk)
+    scores = hidden.sum(-1) if mistake == "no_w" else hidden @ w
+    if mistake == "scaled":
+        scores = scores / math.sqrt(q.shape[-1])
+    weights = _softmax_variant(scores, mask, mistake if mistake in _SOFTMAX_MISTAKES else "")
+    return weights @ v, weights
+
+
+_ADDITIVE_MISTAKES = {"no_tanh": HINT_ADD_NO_TANH, "tanh_each": HINT_ADD_TANH_EACH, "no_w": HINT_ADD_NO_W,
+                      "scaled": HINT_ADD_SCALED, **_SOFTMAX_MISTAKES}
+
+
+@checker
+def additive_attention(fn: Callable[..., tuple[Tensor, Tensor]]) -> None:
+    """Check ``fn(q, k, v, W_q, W_k, w, mask=None) -> (out, weights)``: additive (Bahdanau) attention with
+    ``score[i, j] = tanh(q_i W_q + k_j W_k) @ w``; ``q (..., seq_q, d_q)``, ``k (..., seq_k, d_k)``,
+    ``v (..., seq_k, d_v)``, ``W_q (d_q, h)``, ``W_k (d_k, h)``, ``w (h,)``."""
+    g = _gen(2024)
+    full = _mixed_mask(2, 3, 5, g=g)
+    full[1, 0] = False  # batch 1, query 0 may attend to nothing
+    cases = []
+    for name, batch, seq_q, seq_k, d_q, d_k, d_v, h, mask in [
+        ("2-D, d_q != d_k, no mask", (), 3, 5, 4, 6, 2, 8, None),
+        ("batched, with a mask", (2,), 3, 5, 3, 3, 4, 6, _mixed_mask(2, 3, 5, g=g)),
+        ("a fully masked row", (2,), 3, 5, 5, 2, 3, 4, full),
+    ]:
+        q, k, v = _randn(*batch, seq_q, d_q, g=g), _randn(*batch, seq_k, d_k, g=g), _randn(*batch, seq_k, d_v, g=g)
+        W_q, W_k, w = _randn(d_q, h, g=g), _randn(d_k, h, g=g), _randn(h, g=g)
+        cases.append((name, (q, k, v, W_q, W_k, w), mask))
+    wants = [_additive_variant(*args, mask) for _, args, mask in cases]  # references first
+    for (name, args, mask), (want_out, want_w) in zip(cases, wants):
+        q, k, v = args[:3]
+        where = f"on the case {name} (q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)})"
+        with forbidden(fn, *FORBIDDEN_ATTENTION):
+            got = run(fn, *args) if mask is None else run(fn, *args, mask=mask)
+        if isinstance(got, Tensor) or not isinstance(got, (tuple, list)) or len(got) != 2:
+            raise ExerciseError(f"additive_attention returned a {type(got).__name__} {where}. {HINT_NOT_PAIR}")
+        out, weights = got
+        if _same(out, want_w) and _same(weights, want_out):
+            raise ExerciseError(f"additive_attention {where}: {HINT_SWAPPED}")
+        if not _same(weights, want_w):
+            hint = _diagnose(weights, _ADDITIVE_MISTAKES, lambda m: _additive_variant(*args, mask, m)[1])
+            if not hint and isinstance(weights, Tensor) and tuple(weights.shape) != tuple(want_w.shape):
+                hint = HINT_ADD_PAIRS
+            _fail(weights, want_w, f"The weights returned by additive_attention {where}", hint or HINT_ADD)
+        if not _same(out, want_out):
+            _fail(out, want_out, f"out {where}", HINT_OUT)
+    passed("additive_attention", f"{len(cases)} cases: d_q != d_k, batches, masks and a fully masked row")

@@ -10,10 +10,15 @@ that comes next, ``(batch, seq, vocab)``. It is the decoder of chapter 6 without
 3. a final LayerNorm and the output projection ``lm_head``, whose weight *is* the token embedding
    matrix (tied embeddings): the same vector represents a token on the way in and on the way out.
 
-**KV cache.** :meth:`GPT.new_cache` gives one empty dict per block. A call ``model(ids, cache=cache)``
-appends the keys and values of ``ids`` to every block's dict and puts ``ids`` at positions
-``cached .. cached + seq - 1``; feeding a prompt once and then one new token per call gives the same
-logits as re-running the whole sequence, at the cost of one position per call (:mod:`tfmcourse.sampling`).
+**Causal attention without a mask.** A block's self-attention is called with ``is_causal=True`` and no
+mask: with ``impl="sdpa"`` torch then receives ``is_causal=True`` and may run its FlashAttention kernel,
+which an explicit mask rules out (:func:`tfmcourse.attention.fused_attention`).
+
+**KV cache.** :meth:`GPT.new_cache` gives a :class:`~tfmcourse.cache.KVCache` with one slot per block.
+A call ``model(ids, cache=cache)`` appends the keys and values of ``ids`` to every block's slot and puts
+``ids`` at positions ``cached .. cached + seq - 1``; feeding a prompt once and then one new token per call
+gives the same logits as re-running the whole sequence, at the cost of one position per call
+(:mod:`tfmcourse.sampling`).
 
 **Hugging Face.** :meth:`GPT.from_hf` copies a ``transformers.GPT2LMHeadModel`` into a GPT and
 :meth:`GPT.to_hf` does the reverse; the two compute the same logits. GPT-2 stores its linear layers as
@@ -28,26 +33,28 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from einops import rearrange
-from jaxtyping import Bool, Float, Int
+from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from tfmcourse.attention import causal_mask
-from tfmcourse.blocks import ACTIVATIONS, FeedForward
+from tfmcourse.blocks import FeedForward
+from tfmcourse.cache import KVCache, check_cache
+from tfmcourse.checks import check_ids, check_positive, check_probability, entry_point
+from tfmcourse.config import ACTIVATIONS
+from tfmcourse.losses import evaluate_lm, lm_loss
 from tfmcourse.multihead import IMPLS, MultiHeadAttention
 from tfmcourse.positional import LearnedPositions
-from tfmcourse.transformer import cache_length
 
 __all__ = ["GPTConfig", "GPTBlock", "GPT", "lm_loss", "evaluate_lm"]
 
 #: Our activation names and the ``activation_function`` names of Hugging Face's GPT-2 config.
 _TO_HF_ACTIVATION = {"gelu_tanh": "gelu_new", "gelu": "gelu", "relu": "relu"}
-_FROM_HF_ACTIVATION = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu", "relu": "relu"}
-
-
-def _shape(x: Tensor) -> tuple[int, ...]:
-    return tuple(x.shape)
+_FROM_HF_ACTIVATION = {
+    "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh",
+    "gelu": "gelu",
+    "relu": "relu",
+}
 
 
 @dataclass
@@ -84,14 +91,17 @@ class GPTConfig:
     def __post_init__(self) -> None:
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
-        for name in ("vocab_size", "max_len", "d_model", "num_layers", "num_heads", "d_ff"):
-            n = getattr(self, name)
-            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-                raise ValueError(f"{name} must be a positive int, got {n!r}")
+        check_positive(
+            vocab_size=self.vocab_size,
+            max_len=self.max_len,
+            d_model=self.d_model,
+            num_layers=self.num_layers,
+            num_heads=self.num_heads,
+            d_ff=self.d_ff,
+        )
         if self.d_model % self.num_heads != 0:
             raise ValueError(f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}")
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        check_probability(dropout=self.dropout)
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {self.activation!r}")
         if self.impl not in IMPLS:
@@ -103,8 +113,8 @@ class GPTBlock(nn.Module):
 
     ``x = x + dropout(attn(norm1(x)))``, then ``x = x + dropout(ff(norm2(x)))``. This is
     :class:`~tfmcourse.blocks.EncoderLayer` with ``norm_first=True`` and a causal mask, written out
-    here so that the attention can use a KV cache. As in GPT-2, the feed-forward network has no
-    dropout after its activation (only on its output).
+    here with GPT-2's names. As in GPT-2, the feed-forward network has no dropout after its
+    activation (only on its output).
 
     Submodules: ``norm1``, ``attn`` (:class:`MultiHeadAttention`), ``dropout1``, ``norm2``, ``ff``
     (:class:`FeedForward`), ``dropout2``.
@@ -121,16 +131,31 @@ class GPTBlock(nn.Module):
         self.dropout2 = nn.Dropout(config.dropout)
 
     def forward(
-        self,
-        x: Float[Tensor, "batch seq d_model"],
-        mask: Bool[Tensor, "seq seq_k"] | None = None,
-        cache: dict | None = None,
+        self, x: Float[Tensor, "batch seq d_model"], cache: KVCache | None = None, layer: int = 0
     ) -> Float[Tensor, "batch seq d_model"]:
-        """``(batch, seq, d_model) -> (batch, seq, d_model)``; ``mask`` is ``(seq, cached + seq)``,
-        ``True`` = may attend; ``cache`` is this block's dict (see :class:`MultiHeadAttention`)."""
+        """``(batch, seq, d_model) -> (batch, seq, d_model)``: position ``i`` attends to the positions
+        ``<= i`` (and to every cached one); ``cache``, ``layer``: the KV cache and this block's slot.
+
+        Causal without a mask: one new token after a cache sees every key (nothing to mask); otherwise the
+        attention gets ``is_causal=True`` (aligned bottom-right after a cache)."""
         h = self.norm1(x)
-        x = x + self.dropout1(self.attn(h, h, h, mask=mask, cache=cache)[0])
+        x = x + self.dropout1(self.attn(h, h, h, cache=cache, layer=layer, is_causal=x.shape[1] > 1)[0])
         return x + self.dropout2(self.ff(self.norm2(x)))
+
+
+def _check_forward(model: GPT, ids: object, cache: object = None) -> None:
+    check_ids(ids, "ids", model.config.vocab_size)
+    batch, seq = ids.shape
+    if seq == 0:
+        raise ValueError(f"ids has shape {tuple(ids.shape)}: it needs at least one token")
+    if cache is not None:
+        check_cache(cache, len(model.blocks), batch)
+    offset = 0 if cache is None else cache.length
+    if offset + seq > model.config.max_len:
+        raise ValueError(
+            f"ids has shape {tuple(ids.shape)} and the cache holds {offset} positions: positions up "
+            f"to {offset + seq - 1} exceed max_len={model.config.max_len}"
+        )
 
 
 class GPT(nn.Module):
@@ -182,55 +207,25 @@ class GPT(nn.Module):
         """Number of trainable numbers (a tied matrix counts once)."""
         return sum(p.numel() for p in self.parameters())
 
-    def new_cache(self) -> list[dict]:
-        """An empty KV cache: one empty dict per block, filled by the first call that receives it."""
-        return [{} for _ in self.blocks]
+    def new_cache(self) -> KVCache:
+        """An empty KV cache, one slot per block, filled by the first call that receives it."""
+        return KVCache(len(self.blocks))
 
-    def _check_cache(self, cache: object, batch: int) -> int:
-        if not isinstance(cache, list) or len(cache) != len(self.blocks) or not all(isinstance(c, dict) for c in cache):
-            got = type(cache).__name__ + (f" of length {len(cache)}" if isinstance(cache, list) else "")
-            raise ValueError(f"cache must be a list of {len(self.blocks)} dicts (from new_cache()), got {got}")
-        lengths = {c["k"].shape[-2] if c else 0 for c in cache}
-        if len(lengths) > 1:
-            raise ValueError(f"the blocks' caches hold different numbers of positions {sorted(lengths)}")
-        for c in cache:
-            if c and c["k"].shape[0] != batch:
-                raise ValueError(f"the cache has batch {c['k'].shape[0]} (k shape {_shape(c['k'])}) but ids has batch {batch}")
-        return cache_length(cache)
-
+    @entry_point(_check_forward)
     def forward(
-        self, ids: Int[Tensor, "batch seq"], cache: list[dict] | None = None
+        self, ids: Int[Tensor, "batch seq"], cache: KVCache | None = None
     ) -> Float[Tensor, "batch seq vocab"]:
         """Token ids ``(batch, seq)`` -> next-token logits ``(batch, seq, vocab_size)``.
 
         With a ``cache`` (from :meth:`new_cache`), ``ids`` holds only the new tokens: they take the
         positions ``cached .. cached + seq - 1`` and attend to every cached position and causally to
-        each other. ``cached + seq`` must not exceed ``config.max_len``.
+        each other. ``cached + seq`` must not exceed ``config.max_len``. The ids are checked against the
+        vocabulary on the CPU only: on a GPU that would wait for the device at every step. An empty batch
+        gives an empty result.
         """
-        c = self.config
-        if not isinstance(ids, Tensor) or ids.ndim != 2 or ids.is_floating_point() or ids.dtype == torch.bool:
-            what = f"dtype {ids.dtype}, shape {_shape(ids)}" if isinstance(ids, Tensor) else type(ids).__name__
-            raise ValueError(f"ids must be a (batch, seq) integer tensor of token ids, got {what}")
-        batch, seq = ids.shape
-        if seq == 0:
-            raise ValueError(f"ids has shape {_shape(ids)}: it needs at least one token")
-        # (skipped inside torch.compile, where reading a value out of a tensor would break the graph)
-        if not torch.compiler.is_compiling() and (ids.min() < 0 or ids.max() >= c.vocab_size):
-            raise ValueError(
-                f"ids has shape {_shape(ids)} with values in [{int(ids.min())}, {int(ids.max())}], "
-                f"outside [0, vocab_size={c.vocab_size})"
-            )
-        offset = 0 if cache is None else self._check_cache(cache, batch)
-        if offset + seq > c.max_len:
-            raise ValueError(
-                f"ids has shape {_shape(ids)} and the cache holds {offset} positions: positions up to "
-                f"{offset + seq - 1} exceed max_len={c.max_len}"
-            )
-        x = self.pos(self.tok_embed(ids), offset=offset)
-        # One new token after a cache sees every key: no mask needed. Otherwise causal, bottom-right aligned.
-        mask = None if seq == 1 else causal_mask(seq, offset + seq, device=ids.device)
+        x = self.pos(self.tok_embed(ids), offset=0 if cache is None else cache.length)
         for i, block in enumerate(self.blocks):
-            x = block(x, mask=mask, cache=None if cache is None else cache[i])
+            x = block(x, cache=cache, layer=i)
         return self.lm_head(self.norm(x))
 
     # ------------------------------------------------------------------------------ Hugging Face
@@ -241,11 +236,21 @@ class GPT(nn.Module):
 
         c = self.config
         kwargs = dict(
-            vocab_size=c.vocab_size, n_positions=c.max_len, n_embd=c.d_model, n_layer=c.num_layers,
-            n_head=c.num_heads, n_inner=c.d_ff, activation_function=_TO_HF_ACTIVATION[c.activation],
-            resid_pdrop=c.dropout, embd_pdrop=c.dropout, attn_pdrop=c.dropout,
-            layer_norm_epsilon=c.layer_norm_eps, tie_word_embeddings=c.tie_weights,
-            bos_token_id=None, eos_token_id=None, pad_token_id=None,
+            vocab_size=c.vocab_size,
+            n_positions=c.max_len,
+            n_embd=c.d_model,
+            n_layer=c.num_layers,
+            n_head=c.num_heads,
+            n_inner=c.d_ff,
+            activation_function=_TO_HF_ACTIVATION[c.activation],
+            resid_pdrop=c.dropout,
+            embd_pdrop=c.dropout,
+            attn_pdrop=c.dropout,
+            layer_norm_epsilon=c.layer_norm_eps,
+            tie_word_embeddings=c.tie_weights,
+            bos_token_id=None,
+            eos_token_id=None,
+            pad_token_id=None,
         )
         kwargs.update(overrides)
         return GPT2Config(**kwargs)
@@ -282,11 +287,13 @@ class GPT(nn.Module):
         missing, unexpected = hf.load_state_dict(self.hf_state_dict(), strict=False)
         missing = [k for k in missing if not k.endswith(".attn.bias") and not k.endswith(".attn.masked_bias")]
         if missing or unexpected:  # a layout change in transformers would show up here, not as wrong numbers
-            raise ValueError(f"GPT2LMHeadModel's weights do not match ours: missing {missing}, unexpected {unexpected}")
+            raise ValueError(
+                f"GPT2LMHeadModel's weights do not match ours: missing {missing}, unexpected {unexpected}"
+            )
         return hf.train(self.training)
 
     @classmethod
-    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> "GPT":
+    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> GPT:
         """A :class:`GPT` with the weights of ``hf``, a ``transformers.GPT2LMHeadModel``.
 
         The copy has ``hf``'s dtype, device and mode. Refused (ValueError): models whose attention is
@@ -302,17 +309,28 @@ class GPT(nn.Module):
                 "add_cross_attention=False can be copied"
             )
         if hc.activation_function not in _FROM_HF_ACTIVATION:
-            raise ValueError(f"unsupported activation_function {hc.activation_function!r}; "
-                             f"supported: {tuple(_FROM_HF_ACTIVATION)}")
+            raise ValueError(
+                f"unsupported activation_function {hc.activation_function!r}; "
+                f"supported: {tuple(_FROM_HF_ACTIVATION)}"
+            )
         if not (hc.resid_pdrop == hc.embd_pdrop == hc.attn_pdrop):
-            raise ValueError(f"GPT needs one dropout value, got resid_pdrop={hc.resid_pdrop}, "
-                             f"embd_pdrop={hc.embd_pdrop}, attn_pdrop={hc.attn_pdrop}")
+            raise ValueError(
+                f"GPT needs one dropout value, got resid_pdrop={hc.resid_pdrop}, "
+                f"embd_pdrop={hc.embd_pdrop}, attn_pdrop={hc.attn_pdrop}"
+            )
         tied = hf.lm_head.weight.data_ptr() == hf.transformer.wte.weight.data_ptr()
         config = GPTConfig(
-            vocab_size=hc.vocab_size, max_len=hc.n_positions, d_model=hc.n_embd, num_layers=hc.n_layer,
-            num_heads=hc.n_head, d_ff=hc.n_inner if hc.n_inner is not None else 4 * hc.n_embd,
-            dropout=float(hc.resid_pdrop), layer_norm_eps=hc.layer_norm_epsilon,
-            activation=_FROM_HF_ACTIVATION[hc.activation_function], tie_weights=tied, impl=impl,
+            vocab_size=hc.vocab_size,
+            max_len=hc.n_positions,
+            d_model=hc.n_embd,
+            num_layers=hc.n_layer,
+            num_heads=hc.n_head,
+            d_ff=hc.n_inner if hc.n_inner is not None else 4 * hc.n_embd,
+            dropout=float(hc.resid_pdrop),
+            layer_norm_eps=hc.layer_norm_epsilon,
+            activation=_FROM_HF_ACTIVATION[hc.activation_function],
+            tie_weights=tied,
+            impl=impl,
         )
         w = hf.transformer.wte.weight
         ours = cls(config).to(device=w.device, dtype=w.dtype)
@@ -322,13 +340,19 @@ class GPT(nn.Module):
             ours.pos.table.copy_(theirs["transformer.wpe.weight"])
             for i, b in enumerate(ours.blocks):
                 p, a = f"transformer.h.{i}.", b.attn
-                # (d_model, 3 d_model) -> three (d_model, d_model) blocks, transposed to nn.Linear's (out, in).
-                w_q, w_k, w_v = rearrange(theirs[p + "attn.c_attn.weight"], "i (three o) -> three o i", three=3)
+                # (d_model, 3 d_model) -> three (d_model, d_model) blocks, transposed to Linear's (out, in).
+                w_q, w_k, w_v = rearrange(
+                    theirs[p + "attn.c_attn.weight"], "i (three o) -> three o i", three=3
+                )
                 b_q, b_k, b_v = rearrange(theirs[p + "attn.c_attn.bias"], "(three o) -> three o", three=3)
                 for proj, wt, bs in ((a.q_proj, w_q, b_q), (a.k_proj, w_k, b_k), (a.v_proj, w_v, b_v)):
                     proj.weight.copy_(wt)
                     proj.bias.copy_(bs)
-                for lin, name in ((a.out_proj, "attn.c_proj"), (b.ff.linear1, "mlp.c_fc"), (b.ff.linear2, "mlp.c_proj")):
+                for lin, name in (
+                    (a.out_proj, "attn.c_proj"),
+                    (b.ff.linear1, "mlp.c_fc"),
+                    (b.ff.linear2, "mlp.c_proj"),
+                ):
                     lin.weight.copy_(theirs[p + name + ".weight"].T)
                     lin.bias.copy_(theirs[p + name + ".bias"])
                 for norm, name in ((b.norm1, "ln_1"), (b.norm2, "ln_2")):
@@ -339,55 +363,3 @@ class GPT(nn.Module):
             if not tied:
                 ours.lm_head.weight.copy_(theirs["lm_head.weight"])
         return ours.train(hf.training)
-
-
-# ----------------------------------------------------------------------------- training helpers
-
-
-def lm_loss(model: nn.Module, batch: tuple[Tensor, Tensor]) -> Float[Tensor, ""]:
-    """Mean next-token cross entropy (nats per token) of ``model`` on ``batch = (x, y)``.
-
-    ``x`` and ``y`` are ``(batch, seq)`` token ids with ``y[:, i] = `` the token after ``x[:, i]``
-    (``y`` is ``x`` shifted left by one). Usable as the ``loss_fn`` of :class:`tfmcourse.train.Trainer`.
-    ``model(x)`` may return the logits ``(batch, seq, vocab)`` or, like a Hugging Face causal LM, an
-    object with a ``.logits`` attribute.
-    """
-    x, y = batch
-    if not isinstance(x, Tensor) or not isinstance(y, Tensor) or x.shape != y.shape:
-        raise ValueError(f"batch must be (x, y) with the same (batch, seq) shape, got "
-                         f"{getattr(x, 'shape', x)} and {getattr(y, 'shape', y)}")
-    logits = model(x)
-    logits = logits if isinstance(logits, Tensor) else logits.logits
-    return F.cross_entropy(rearrange(logits, "b s v -> (b s) v"), rearrange(y, "b s -> (b s)"))
-
-
-@torch.no_grad()
-def evaluate_lm(
-    model: nn.Module, tokens: Int[Tensor, " n"], context: int, batch_size: int = 64
-) -> float:
-    """Mean next-token cross entropy (nats per token) of ``model`` (ours or a Hugging Face causal LM)
-    over ``tokens``, a 1-D id tensor.
-
-    The tokens are cut into consecutive, non-overlapping windows of ``context + 1`` tokens (the last
-    partial window is dropped); each window predicts its last ``context`` tokens from the ones before.
-    Deterministic: the same tokens give the same number. Runs in eval mode and restores the mode.
-    """
-    if not isinstance(tokens, Tensor) or tokens.ndim != 1:
-        raise ValueError(f"tokens must be a 1-D tensor of ids, got {getattr(tokens, 'shape', type(tokens))}")
-    n = (tokens.numel() - 1) // context
-    if n < 1:
-        raise ValueError(f"tokens has shape {_shape(tokens)}: too short for one window of context={context} + 1")
-    starts = torch.arange(n) * context
-    windows = tokens[starts[:, None] + torch.arange(context + 1)[None, :]]
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total = 0.0
-    try:
-        for i in range(0, n, batch_size):
-            w = windows[i : i + batch_size].to(device)
-            total += lm_loss(model, (w[:, :-1], w[:, 1:])).item() * w.shape[0]
-    finally:
-        model.train(was_training)
-    return total / n
-
