@@ -85,11 +85,14 @@ def test_reference_passes(checker, fn, capsys):
     assert "✔" in out and fn.__name__.removeprefix("ref_") in out
 
 
-def test_package_versions_pass(capsys):
-    check.flops_per_token(perf.flops_per_token)
-    check.mfu(perf.mfu)
-    check.train_loop(train_loop_with_a_scheduler)
-    assert capsys.readouterr().out.count("✔") == 3
+def test_package_versions_handed_in_as_themselves_are_refused(capsys):
+    # the shared rule of forbidden(): the package's answer handed in as is, is not the learner's
+    with pytest.raises(ExerciseError, match="you handed in tfmcourse.perf.flops_per_token itself"):
+        check.flops_per_token(perf.flops_per_token)
+    with pytest.raises(ExerciseError, match="you handed in tfmcourse.perf.mfu itself"):
+        check.mfu(perf.mfu)
+    check.train_loop(train_loop_with_a_scheduler)  # a loop of one's own with a torch scheduler passes
+    assert capsys.readouterr().out.count("✔") == 1
 
 
 @pytest.mark.parametrize("checker, fn, hint", [
