@@ -50,6 +50,17 @@ def test_multihead_split_merge_refuses_bad_head_counts():
             diagrams.multihead_split_merge(bad)
 
 
+def test_encoder_decoder_diagram_shows_cross_attention_reading_the_memory():
+    fig = diagrams.encoder_decoder()
+    ax = fig.axes[0]
+    texts = " | ".join(t.get_text() for t in ax.texts)
+    for piece in ("memory", "masked self-attention", "cross-attention", "K and V: memory", "K, V (every layer)",
+                  "feed-forward", "add & norm", "× N", "ENCODER", "DECODER", "next token"):
+        assert piece in texts, piece
+    assert texts.count("add & norm") == 5  # 2 sublayers in the encoder layer, 3 in the decoder layer
+    plt.close(fig)
+
+
 def test_model_families_draws_three_stacks_and_their_masks():
     fig = diagrams.model_families()
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)

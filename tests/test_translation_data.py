@@ -19,6 +19,7 @@ from tfmcourse.data.translation import (
     chinese_vocab,
     english,
     english_vocab,
+    more_numbers,
     number_translation,
 )
 
@@ -180,6 +181,21 @@ def test_impossible_request_raises():
         number_translation(n_train=200, n_valid=0, n_test=0, n_hard=0, max_digits=2)
     with pytest.raises(ValueError, match="n_train"):
         number_translation(n_train=-1)
+
+
+def test_more_numbers_are_new_long_and_repeatable():
+    data = number_translation(**SMALL, seed=0)
+    used = {en for split in data.values() for en, _ in split}
+    extra = more_numbers(400, min_words=9, exclude=used, seed=5)
+    assert extra == more_numbers(400, min_words=9, exclude=used, seed=5)
+    assert len({en for en, _ in extra}) == 400 and not {en for en, _ in extra} & used
+    assert all(len(en.split()) >= 9 and chinese(_parse_english(en)) == zh for en, zh in extra)
+    short = more_numbers(50, max_words=2, seed=1)
+    assert all(len(en.split()) <= 2 for en, _ in short)
+    with pytest.raises(ValueError, match="cannot draw"):
+        more_numbers(50, min_words=9, max_digits=2)
+    with pytest.raises(ValueError, match="min_words <= max_words"):
+        more_numbers(5, min_words=4, max_words=3)
 
 
 # ----------------------------------------------------------------------------- Vocab

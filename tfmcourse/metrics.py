@@ -1,4 +1,4 @@
-"""Scores for generated text against references: exact match and chrF (chapter 7).
+"""Scores for generated text against references: exact match, chrF and BLEU on characters (chapter 7).
 
 chrF (Popović, 2015) compares *character n-grams*: for every order ``n = 1 .. 6`` it counts the
 n-grams of the hypothesis that also occur in the reference (each occurrence matched at most once),
@@ -13,15 +13,20 @@ for that sentence; the average runs over the orders that hypothesis and referenc
 the choices of ``sacrebleu``'s default ``CHRF()`` (a test compares the two when sacrebleu is installed).
 
 Character n-grams suit short outputs written without spaces, like Chinese numerals, where a
-word-based metric such as BLEU (Papineni et al., 2002) has few words to count.
+word-based metric has no words to count. BLEU (Papineni et al., 2002), the metric of the Transformer
+paper, is therefore computed on characters for Chinese, as ``sacrebleu``'s ``zh`` tokenizer does
+(:func:`bleu`): the geometric mean of the clipped n-gram precisions for ``n = 1 .. 4`` over the whole
+corpus, times a brevity penalty for a corpus of outputs shorter than the references (a test compares it
+with ``sacrebleu.corpus_bleu(..., tokenize="zh")``).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 
-__all__ = ["exact_match", "char_ngrams", "chrf_statistics", "chrf", "sentence_chrf"]
+__all__ = ["exact_match", "char_ngrams", "chrf_statistics", "chrf", "sentence_chrf", "bleu_statistics", "bleu"]
 
 
 def _check_pairs(hypotheses: Sequence[str], references: Sequence[str]) -> None:
@@ -90,3 +95,54 @@ def chrf(hypotheses: Sequence[str], references: Sequence[str], order: int = 6, b
 def sentence_chrf(hypothesis: str, reference: str, order: int = 6, beta: float = 2.0) -> float:
     """chrF (0 to 100) of one hypothesis against its reference."""
     return chrf([hypothesis], [reference], order, beta)
+
+
+def bleu_statistics(hypothesis: str, reference: str, order: int = 4) -> tuple[int, int, list[int], list[int]]:
+    """BLEU's counts for one pair, on characters (whitespace removed):
+    ``(hypothesis length, reference length, matches per order, hypothesis n-grams per order)``.
+
+    A match is a hypothesis n-gram that also occurs in the reference, each reference occurrence used at
+    most once ("clipped" counts: 二二二二 against 二十二 matches the unigram 二 twice, not four times).
+    """
+    hyp_chars, ref_chars = "".join(hypothesis.split()), "".join(reference.split())
+    matches, totals = [], []
+    for n in range(1, order + 1):
+        hyp, ref = char_ngrams(hyp_chars, n), char_ngrams(ref_chars, n)
+        matches.append(sum(min(count, ref[g]) for g, count in hyp.items()))
+        totals.append(sum(hyp.values()))
+    return len(hyp_chars), len(ref_chars), matches, totals
+
+
+def bleu(hypotheses: Sequence[str], references: Sequence[str], order: int = 4) -> float:
+    """Corpus BLEU (0 to 100) on characters, with one reference per hypothesis.
+
+    The counts of :func:`bleu_statistics` are added over the corpus; the score is
+    ``BP * exp(mean_n log p_n)`` with ``p_n`` = matched / hypothesis n-grams of order ``n`` and the
+    brevity penalty ``BP = exp(1 - ref_len / hyp_len)`` when the hypotheses are shorter in total (else 1).
+    An order with no match gets sacrebleu's default ("exp") smoothing: its precision is
+    ``1 / (2**k * total)`` for the ``k``-th such order, so one missing order does not zero the score.
+    For Chinese text this equals ``sacrebleu.corpus_bleu(hypotheses, [references], tokenize="zh")``.
+    """
+    _check_pairs(hypotheses, references)
+    if order < 1:
+        raise ValueError(f"order must be >= 1, got {order}")
+    hyp_len = ref_len = 0
+    matches, totals = [0] * order, [0] * order
+    for h, r in zip(hypotheses, references):
+        hl, rl, m, t = bleu_statistics(h, r, order)
+        hyp_len, ref_len = hyp_len + hl, ref_len + rl
+        matches = [a + b for a, b in zip(matches, m)]
+        totals = [a + b for a, b in zip(totals, t)]
+    if not any(matches):
+        return 0.0
+    log_precision, halvings = 0.0, 0
+    for m, t in zip(matches, totals):
+        if t == 0:  # no hypothesis n-grams of this order at all: BLEU is 0 (sacrebleu's convention)
+            return 0.0
+        if m == 0:
+            halvings += 1
+            log_precision += math.log(1 / (2**halvings * t))
+        else:
+            log_precision += math.log(m / t)
+    brevity = 1.0 if hyp_len >= ref_len else math.exp(1 - ref_len / hyp_len)
+    return 100 * brevity * math.exp(log_precision / order)

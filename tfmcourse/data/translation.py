@@ -38,6 +38,7 @@ __all__ = [
     "english",
     "chinese",
     "number_translation",
+    "more_numbers",
     "english_vocab",
     "chinese_vocab",
     "Vocab",
@@ -209,6 +210,47 @@ def number_translation(
     splits = {name: easy[a:b] for name, (a, b) in bounds.items()}
     splits["hard"] = hard[:want_hard]
     return {name: [(seen[n], chinese(n)) for n in numbers] for name, numbers in splits.items()}
+
+
+def more_numbers(
+    n: int,
+    *,
+    min_words: int = 1,
+    max_words: int | None = None,
+    exclude: Iterable[str] = (),
+    max_digits: int = 6,
+    p_zero: float = 0.35,
+    seed: int = 0,
+) -> list[tuple[str, str]]:
+    """``n`` more (English, Chinese) pairs whose English phrase has ``min_words`` to ``max_words`` words,
+    none of them in ``exclude`` (English phrases, e.g. every phrase of a :func:`number_translation` data
+    set) and none twice; numbers are drawn as in :func:`number_translation`.
+
+    Chapter 7 uses it to add long numbers to a training set without touching its test or hard splits.
+    """
+    if not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be a non-negative int, got {n!r}")
+    if max_words is not None and max_words < min_words:
+        raise ValueError(f"need min_words <= max_words, got {min_words} and {max_words}")
+    if not 1 <= max_digits <= 12 or not 0.0 <= p_zero < 1.0:
+        raise ValueError(f"need 1 <= max_digits <= 12 and 0 <= p_zero < 1, got {max_digits} and {p_zero}")
+    rng = random.Random(seed)
+    used = set(exclude)
+    pairs: list[tuple[str, str]] = []
+    misses = 0
+    while len(pairs) < n:
+        number = _sample_number(rng, max_digits, p_zero)
+        phrase = english(number)
+        words = len(phrase.split())
+        if phrase in used or words < min_words or (max_words is not None and words > max_words):
+            misses += 1
+            if misses > 200 * n + 10000:
+                raise ValueError(f"cannot draw {n} new numbers of {min_words} to {max_words} words below "
+                                 f"10**{max_digits} (got {len(pairs)})")
+            continue
+        used.add(phrase)
+        pairs.append((phrase, chinese(number)))
+    return pairs
 
 
 # ----------------------------------------------------------------------------- vocabularies
