@@ -69,7 +69,7 @@ test: $(STAMP)
 	$(MAKE) browser
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/ --ignore=tests/book
+	$(BIN)/pytest -n $(JOBS) tests/ --ignore=tests/book
 
 # ruff: the linter and the formatter's check (configuration in pyproject.toml, line length 110).
 lint: $(STAMP)

@@ -127,7 +127,7 @@ def test_search_picks_the_best_order_and_agrees_with_single_models(small_text):
     assert abs(best.loss(valid, context=32) - losses[best.order]) < 1e-12
 
 
-def test_bad_input_is_named():
+def test_bad_input_is_named(no_type_checks):  # a float tensor on purpose: the ValueError a learner sees
     tokens = torch.tensor([0, 1, 2, 1, 0])
     with pytest.raises(ValueError, match="order"):
         KneserNeyLM(tokens, 3, 0)
