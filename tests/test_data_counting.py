@@ -66,3 +66,17 @@ def test_seed_and_generator_together_raise():
         token_counts(4, seed=1, generator=torch.Generator())
     with pytest.raises(ValueError, match="seq_len"):
         context_free_loss(1, 4)
+
+
+def test_label_table_is_seeded_and_no_row_is_constant():
+    from tfmcourse.data.counting import label_table
+
+    a, b = label_table(4, 8, 5, seed=1), label_table(4, 8, 5, seed=1)
+    assert torch.equal(a, b) and a.shape == (4, 9) and a.min() >= 0 and a.max() < 5
+    for seed in range(20):
+        likely = label_table(seed=seed)[:, 1:5]
+        assert (likely != likely[:, :1]).any(dim=1).all()  # the label depends on the count in every row
+    with pytest.raises(ValueError, match="num_classes"):
+        label_table(num_classes=1)
+    with pytest.raises(ValueError, match="seed"):
+        label_table(seed=1.5)

@@ -130,6 +130,28 @@ def test_speech_encoder_diagram_shows_the_pieces_and_shapes():
     plt.close(fig)
     fig = diagrams.speech_encoder(frames=96, strides=(2, 2, 2))
     assert "(12, 64)" in " | ".join(t.get_text() for t in fig.axes[0].texts)
+
+
+# ------------------------------------------------------------------------------------ chapter 5
+
+
+def test_encoder_layer_draws_both_norm_placements():
+    fig = diagrams.encoder_layer()
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("+") == 4  # two residual additions per layer, two layers drawn
+    assert texts.count("LayerNorm (norm1)") == 2 and texts.count("LayerNorm (norm2)") == 2
+    assert any("post-norm" in t for t in texts) and any("pre-norm" in t for t in texts)
+    # the order bottom to top: post-norm has attention below its first +, pre-norm its norm1 below attention
+    y = {}
+    for t in ax.texts:
+        x, yy = t.get_position()
+        y.setdefault((t.get_text(), x < 4.3), []).append(yy)
+    post, pre = True, False
+    assert y[("multi-head\nself-attention", post)][0] < y[("LayerNorm (norm1)", post)][0]
+    assert y[("LayerNorm (norm1)", pre)][0] < y[("multi-head\nself-attention", pre)][0]
+    red = [line for line in ax.lines if line.get_color() == "#cc0000"]
+    assert len(red) == 4  # one residual path per sublayer
     plt.close(fig)
 
 

@@ -23,6 +23,12 @@ def ref_pre_norm_encoder_layer(x, layer, mask=None):
     return x + layer.dropout2(layer.ff(layer.norm2(x)))
 
 
+def ref_layer_norm(x, weight, bias, eps):
+    mean = x.mean(dim=-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * weight + bias
+
+
 def stub(*args, **kwargs):
     raise NotImplementedError("Exercise: write your solution here")
 
@@ -30,6 +36,7 @@ def stub(*args, **kwargs):
 CHECKERS = [
     (check.feed_forward, ref_feed_forward),
     (check.pre_norm_encoder_layer, ref_pre_norm_encoder_layer),
+    (check.layer_norm, ref_layer_norm),
 ]
 
 
@@ -213,4 +220,50 @@ def test_checkers_leave_the_global_random_state_alone(capsys):
     torch.manual_seed(5)
     check.pre_norm_encoder_layer(ref_pre_norm_encoder_layer)
     check.feed_forward(ref_feed_forward)
+    assert torch.equal(torch.rand(3), want)
+
+
+def _ln(x, w, b, eps, dim=-1, unbiased=False, eps_outside=False, center=True):
+    mean = x.mean(dim=dim, keepdim=True)
+    c = x - mean if center else x
+    var = x.var(dim=dim, keepdim=True, unbiased=unbiased)
+    return (c / (var.sqrt() + eps) if eps_outside else c / torch.sqrt(var + eps)) * w + b
+
+
+LN_MUTANTS = {
+    "unbiased_variance": (lambda x, w, b, eps: _ln(x, w, b, eps, unbiased=True), "unbiased variance"),
+    "torch_std": (lambda x, w, b, eps: (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + eps) * w + b,
+                  "torch.std"),
+    "eps_outside": (lambda x, w, b, eps: _ln(x, w, b, eps, eps_outside=True), "inside the square root"),
+    "no_eps": (lambda x, w, b, eps: _ln(x, w, b, 0.0), "eps is missing"),
+    "not_centred": (lambda x, w, b, eps: _ln(x, w, b, eps, center=False), "mean is not subtracted"),
+    "no_affine": (lambda x, w, b, eps: _ln(x, 1.0, 0.0, eps), "gain and bias are missing"),
+    "no_bias": (lambda x, w, b, eps: _ln(x, w, 0.0, eps), "bias is missing"),
+    "wrong_axis": (lambda x, w, b, eps: _ln(x, w, b, eps, dim=0), "wrong axis"),
+    "builtin": (lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], w, b, eps), "without torch.nn.functional.layer_norm"),
+    "builtin_module": (lambda x, w, b, eps: torch.layer_norm(x, x.shape[-1:], w, b, eps), "Write it yourself"),
+    "returns_tuple": (lambda *a: (ref_layer_norm(*a), None), "returned a tuple"),
+}
+
+
+@pytest.mark.parametrize("name", LN_MUTANTS)
+def test_layer_norm_mutants_fail_with_their_hint(name):
+    fn, hint = LN_MUTANTS[name]
+    with pytest.raises(ExerciseError, match=hint):
+        check.layer_norm(fn)
+
+
+def test_layer_norm_other_correct_solutions_pass(capsys):
+    def with_var(x, w, b, eps):
+        return (x - x.mean(-1, keepdim=True)) * torch.rsqrt(x.var(-1, unbiased=False, keepdim=True) + eps) * w + b
+
+    check.layer_norm(with_var)
+    assert "✔" in capsys.readouterr().out
+
+
+def test_layer_norm_checker_leaves_the_random_state_alone():
+    torch.manual_seed(5)
+    want = torch.rand(3)
+    torch.manual_seed(5)
+    check.layer_norm(ref_layer_norm)
     assert torch.equal(torch.rand(3), want)

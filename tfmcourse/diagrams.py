@@ -261,6 +261,53 @@ def multihead_split_merge(num_heads: int = 3) -> Figure:
 # ---------------------------------------------------- chapter 5: the encoder layer, residuals, norms
 
 
+def _encoder_column(ax: Axes, x0: float, norm_first: bool) -> None:
+    """One encoder layer drawn bottom to top, starting at ``x0`` (helper of :func:`encoder_layer`)."""
+    w, cx, side = 2.6, x0 + 1.3, x0 + 2.75
+    box(ax, x0, 0.2, w, 0.7, "x (batch, seq, d_model)", fontsize=8)
+    attn, ffn = ("attention", "multi-head\nself-attention"), ("ffn", "feed-forward\nnetwork")
+    norm1, norm2 = ("norm", "LayerNorm (norm1)"), ("norm", "LayerNorm (norm2)")
+    if norm_first:  # x + f(LN(x)), twice; the stack ends with one more LayerNorm
+        steps = ["branch", norm1, attn, "add", "branch", norm2, ffn, "add"]
+    else:  # LN(x + f(x)), twice
+        steps = ["branch", attn, "add", norm1, "branch", ffn, "add", norm2]
+    y, prev_top, branch_y = 1.4, 0.9, 0.0
+    for step in steps:
+        if step == "branch":  # the residual path leaves the main line here
+            branch_y = prev_top + 0.2
+            continue
+        arrow(ax, (cx, prev_top), (cx, y))
+        if step == "add":
+            box(ax, cx - 0.25, y, 0.5, 0.5, "+", kind="add", fontsize=12)
+            join = y + 0.25
+            ax.plot([cx, side, side], [branch_y, branch_y, join], color="#cc0000", linewidth=1.2)
+            arrow(ax, (side, join), (cx + 0.25, join), color="#cc0000")
+            prev_top, y = y + 0.5, y + 0.9
+            continue
+        kind, text = step
+        h = 0.9 if "\n" in text else 0.6
+        box(ax, x0 + 0.25, y, w - 0.5, h, text, kind=kind, fontsize=8)
+        prev_top, y = y + h, y + h + 0.4
+    arrow(ax, (cx, prev_top), (cx, prev_top + 0.4))
+    box(ax, x0, prev_top + 0.4, w, 0.7, "output (batch, seq, d_model)", fontsize=8)
+
+
+def encoder_layer() -> Figure:
+    """One encoder layer, post-norm (the original) next to pre-norm (chapter 5).
+
+    Each sublayer (self-attention, feed-forward network) is wrapped in a residual connection, drawn as
+    the red path that goes around it into a ``+``. Post-norm normalizes after each addition,
+    ``LN(x + f(x))``; pre-norm normalizes each sublayer's input and leaves the residual path untouched,
+    ``x + f(LN(x))`` (a pre-norm stack then needs one final LayerNorm after its last layer).
+    """
+    fig, ax = canvas(8.6, 9.9, scale=0.62, title="One encoder layer: residual connections (red) and LayerNorms")
+    for x0, norm_first, title in [(0.4, False, "post-norm (original)\nx = LN(x + f(x))"),
+                                  (5.0, True, "pre-norm\nx = x + f(LN(x))\n(a stack ends with one more LayerNorm)")]:
+        ax.text(x0 + 1.3, 9.85, title, ha="center", va="top", fontsize=9)
+        _encoder_column(ax, x0, norm_first)
+    return fig
+
+
 # ------------------------------------------------- chapter 6: the encoder-decoder, cross-attention
 
 

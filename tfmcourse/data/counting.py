@@ -16,6 +16,16 @@ class indices (a classifier needs ``seq_len + 1`` classes; class 0 never occurs)
 :func:`context_free_loss` gives the cross-entropy of the best model that sees only its own token: it
 knows nothing about the other positions, so it can only predict the distribution of counts. A
 training curve that stays at this level has learnt nothing about the context.
+
+:func:`label_table` turns the count into a harder target: a fixed random table gives every pair
+(token, count) one of ``num_classes`` labels, and the target at a position is
+``table[token, count]``. The labels follow no pattern in the count, so after attention has gathered the
+count, the model must still apply an arbitrary function to it at every position (chapter 5 uses it to
+measure what the feed-forward network adds)::
+
+    token:   2  0  2  3  2  0  1  3
+    count:   3  2  3  2  3  2  1  2
+    target:  table[2, 3]  table[0, 2]  ...
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ import torch
 from jaxtyping import Int
 from torch import Tensor
 
-__all__ = ["CountBatch", "token_counts", "context_free_loss"]
+__all__ = ["CountBatch", "token_counts", "context_free_loss", "label_table"]
 
 
 @dataclass
@@ -93,3 +103,24 @@ def context_free_loss(seq_len: int = 8, vocab_size: int = 4) -> float:
     n, p = seq_len - 1, 1.0 / vocab_size
     probs = [math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1)]
     return -sum(q * math.log(q) for q in probs if q > 0)
+
+
+def label_table(vocab_size: int = 4, seq_len: int = 8, num_classes: int = 5, seed: int = 0) -> Tensor:
+    """A random table of labels, ``(vocab_size, seq_len + 1)`` long in ``0 .. num_classes-1``.
+
+    Row ``t``, column ``c`` is the label of token ``t`` occurring ``c`` times (column 0 is never used).
+    The target of the labelled counting task is ``table[batch.tokens, batch.targets]``. Every row
+    holds at least two different labels among the likely counts ``1 .. 4``, so no row is constant: the
+    label really depends on the count, not on the token alone.
+    """
+    _positive_int("vocab_size", vocab_size, least=2)
+    _positive_int("seq_len", seq_len, least=2)
+    _positive_int("num_classes", num_classes, least=2)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed must be an int, got {seed!r}")
+    g = torch.Generator().manual_seed(seed)
+    while True:
+        table = torch.randint(0, num_classes, (vocab_size, seq_len + 1), generator=g)
+        likely = table[:, 1 : min(seq_len, 4) + 1]
+        if (likely != likely[:, :1]).any(dim=1).all():
+            return table

@@ -9,6 +9,7 @@ the hint::
     from tfmcourse.exercises import ch05 as check
     check.feed_forward(feed_forward)
     check.pre_norm_encoder_layer(pre_norm_encoder_layer)
+    check.layer_norm(layer_norm)
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from tfmcourse.blocks import EncoderLayer
-from tfmcourse.exercises import ExerciseError, expect_close, is_close, passed, run
+from tfmcourse.exercises import ExerciseError, checker, expect_close, forbidden, is_close, passed, run
 from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
 
-__all__ = ["feed_forward", "pre_norm_encoder_layer"]
+__all__ = ["feed_forward", "pre_norm_encoder_layer", "layer_norm"]
 
 # ---------------------------------------------------------------------------------------- hints
 
@@ -97,6 +98,24 @@ HINT_LAYER_SHORTCUT = (
     "exercise is to compute the pre-norm layer from its submodules, so the layer's own forward is "
     "switched off here. h = layer.norm1(x); x = x + layer.self_attn(h, h, h, mask=mask)[0]; "
     "x = x + layer.ff(layer.norm2(x))."
+)
+HINT_LN_UNBIASED = (
+    "You used the unbiased variance (dividing by d - 1): LayerNorm divides by d, "
+    "x.var(dim=-1, unbiased=False, keepdim=True) or ((x - mean) ** 2).mean(dim=-1, keepdim=True)."
+)
+HINT_LN_EPS_OUTSIDE = "eps goes inside the square root: (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps)."
+HINT_LN_NO_EPS = "eps is missing: divide by sqrt(var + eps), which keeps a constant row finite."
+HINT_LN_NO_CENTER = "The mean is not subtracted: normalise x - mean, then divide by sqrt(var + eps)."
+HINT_LN_NO_AFFINE = "The gain and bias are missing: return (x - mean) / sqrt(var + eps) * weight + bias."
+HINT_LN_NO_BIAS = "The bias is missing: ... * weight + bias."
+HINT_LN_NO_WEIGHT = "The gain (weight) is missing: ... * weight + bias."
+HINT_LN_WRONG_AXIS = (
+    "You normalised over the wrong axis: LayerNorm normalises each vector over its features, the last "
+    "axis (dim=-1, keepdim=True), not over the batch or the positions."
+)
+HINT_LN_STD = (
+    "You divided by the standard deviation torch.std, which is unbiased (d - 1) and has eps outside: "
+    "use sqrt(var + eps) with the biased variance."
 )
 HINT_TUPLE = "Return only the output tensor (batch, seq, d_model), not a tuple."
 
@@ -291,3 +310,70 @@ def pre_norm_encoder_layer(fn: Callable[..., Tensor]) -> None:
               hint or "h = layer.norm1(x); x = x + layer.self_attn(h, h, h, mask=mask)[0]; "
                       "then x = x + layer.ff(layer.norm2(x)).")
     passed("pre_norm_encoder_layer", f"{len(cases)} cases, causal and padding masks, a post-norm layer included")
+
+
+# ----------------------------------------------------------------------------------- LayerNorm
+
+
+def _ln_variant(x: Tensor, weight: Tensor, bias: Tensor, eps: float, mistake: str = "") -> Tensor:
+    """LayerNorm over the last axis, ``(x - mean) / sqrt(var + eps) * weight + bias``, with one ``mistake``."""
+    dim = 0 if mistake == "wrong_axis" else -1
+    mean = x.mean(dim=dim, keepdim=True)
+    centred = x if mistake == "no_center" else x - mean
+    var = x.var(dim=dim, keepdim=True, unbiased=mistake in ("unbiased", "std"))
+    if mistake in ("eps_outside", "std"):
+        normed = centred / (var.sqrt() + eps)
+    elif mistake == "no_eps":
+        normed = centred / var.sqrt()
+    else:
+        normed = centred / (var + eps).sqrt()
+    if mistake == "no_affine":
+        return normed
+    if mistake == "no_bias":
+        return normed * weight
+    if mistake == "no_weight":
+        return normed + bias
+    return normed * weight + bias
+
+
+_LN_MISTAKES = {
+    "std": HINT_LN_STD,
+    "unbiased": HINT_LN_UNBIASED,
+    "eps_outside": HINT_LN_EPS_OUTSIDE,
+    "no_eps": HINT_LN_NO_EPS,
+    "no_center": HINT_LN_NO_CENTER,
+    "no_affine": HINT_LN_NO_AFFINE,
+    "no_bias": HINT_LN_NO_BIAS,
+    "no_weight": HINT_LN_NO_WEIGHT,
+    "wrong_axis": HINT_LN_WRONG_AXIS,
+}
+
+
+@checker
+def layer_norm(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -> None:
+    """Check ``fn(x, weight, bias, eps) -> (x - mean) / sqrt(var + eps) * weight + bias``, with the mean
+    and the biased variance over the last axis of ``x (..., d)``; ``weight`` and ``bias`` are ``(d,)``.
+    Calling ``torch.nn.functional.layer_norm`` (or ``torch.layer_norm``) is refused."""
+    g = _gen(2053)
+    cases = []
+    for shape, eps, scale in [((3, 6), 0.1, 0.3), ((2, 5, 8), 1e-5, 1.0), ((2, 3, 4, 6), 1e-5, 10.0)]:
+        d = shape[-1]
+        x = _randn(*shape, g=g, scale=scale) + 3.0 * _randn(*shape[:-1], 1, g=g)  # rows far from mean 0
+        cases.append((x, 1.0 + 0.5 * _randn(d, g=g), 0.5 * _randn(d, g=g), eps))
+    x0 = cases[1][0].clone()
+    x0[0, 0] = 2.5  # a constant row: its variance is 0, only eps keeps it finite
+    cases.append((x0, cases[1][1], cases[1][2], 1e-5))
+    for i, (x, w, b, eps) in enumerate(cases):
+        what = f"layer_norm(x of shape {tuple(x.shape)}, weight {tuple(w.shape)}, bias, eps={eps})"
+        want = _ln_variant(x, w, b, eps)
+        with forbidden(fn, "torch.nn.functional.layer_norm", "torch.layer_norm"):
+            got = run(fn, x.clone(), w.clone(), b.clone(), eps)
+        if isinstance(got, (tuple, list)):
+            raise ExerciseError(f"{what} returned a {type(got).__name__}: return one tensor of x's shape.")
+        if isinstance(got, Tensor) and is_close(got, want):
+            continue
+        hint = _diagnose(got, _LN_MISTAKES, lambda m: _ln_variant(x, w, b, eps, m))
+        if not hint and i == len(cases) - 1:
+            hint = HINT_LN_NO_EPS
+        _fail(got, want, what, hint or "Compute (x - mean) / sqrt(var + eps) * weight + bias over the last axis.")
+    passed("layer_norm", f"{len(cases)} cases, 2-D to 4-D inputs, a constant row, the built-in refused")
