@@ -35,6 +35,7 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from tfmcourse.blocks import ACTIVATIONS, EncoderLayer
+from tfmcourse.checks import check_positive
 from tfmcourse.multihead import IMPLS
 
 __all__ = ["BertConfig", "BERT", "MLMHead", "BertForMLM", "BertClassifier", "attention_mask_from_padding", "mlm_loss"]
@@ -82,10 +83,8 @@ class BertConfig:
     def __post_init__(self) -> None:
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
-        for name in ("vocab_size", "max_len", "d_model", "num_layers", "num_heads", "d_ff", "type_vocab_size"):
-            n = getattr(self, name)
-            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-                raise ValueError(f"{name} must be a positive int, got {n!r}")
+        sizes = ("vocab_size", "max_len", "d_model", "num_layers", "num_heads", "d_ff", "type_vocab_size")
+        check_positive(**{name: getattr(self, name) for name in sizes})
         if self.d_model % self.num_heads != 0:
             raise ValueError(f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:

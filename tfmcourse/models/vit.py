@@ -33,6 +33,7 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from tfmcourse.blocks import ACTIVATIONS, EncoderLayer
+from tfmcourse.checks import check_positive
 from tfmcourse.multihead import IMPLS
 
 __all__ = ["ViTConfig", "ViT", "ViTClassifier", "patchify"]
@@ -77,10 +78,8 @@ class ViTConfig:
     def __post_init__(self) -> None:
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
-        for name in ("image_size", "patch_size", "channels", "d_model", "num_layers", "num_heads", "d_ff"):
-            n = getattr(self, name)
-            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-                raise ValueError(f"{name} must be a positive int, got {n!r}")
+        sizes = ("image_size", "patch_size", "channels", "d_model", "num_layers", "num_heads", "d_ff")
+        check_positive(**{name: getattr(self, name) for name in sizes})
         if self.image_size % self.patch_size != 0:
             raise ValueError(f"patch_size={self.patch_size} must divide image_size={self.image_size}")
         if self.d_model % self.num_heads != 0:
