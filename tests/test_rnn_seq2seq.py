@@ -80,13 +80,16 @@ def test_attention_model_learns_to_copy_short_sequences():
     assert (model.greedy(test) == test).float().mean() > 0.8  # 0.94-0.99 for seeds 0-2
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(src=torch.zeros(2, 3)), "src must be a long tensor"),
-    (dict(src=torch.full((2, 3), 9)), "ids in \\[0, 6\\)"),
-    (dict(src=torch.zeros(2, 20, dtype=torch.long)), "max_len=16"),
-    (dict(tgt_in=torch.zeros(3, 3, dtype=torch.long)), "same batch size"),
-    (dict(tgt_in=torch.full((2, 3), 7)), "ids in \\[0, 7\\)"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(src=torch.zeros(2, 3)), "src must be a long tensor"),
+        (dict(src=torch.full((2, 3), 9)), "ids in \\[0, 6\\)"),
+        (dict(src=torch.zeros(2, 20, dtype=torch.long)), "max_len=16"),
+        (dict(tgt_in=torch.zeros(3, 3, dtype=torch.long)), "same batch size"),
+        (dict(tgt_in=torch.full((2, 3), 7)), "ids in \\[0, 7\\)"),
+    ],
+)
 def test_bad_input_is_named(bad, match):
     model = RNNSeq2Seq(6, 8, 16, attention=True)
     args = {"src": torch.zeros(2, 3, dtype=torch.long), "tgt_in": torch.zeros(2, 3, dtype=torch.long), **bad}

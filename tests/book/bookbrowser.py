@@ -10,8 +10,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-INSTALL_HINT = ("install Chromium (Debian/Ubuntu: `sudo apt-get install chromium`; .ci/run does it in CI) "
-                "or point TFMCOURSE_CHROMIUM at a Chrome/Chromium binary")
+INSTALL_HINT = (
+    "install Chromium (Debian/Ubuntu: `sudo apt-get install chromium`; .ci/run does it in CI) "
+    "or point TFMCOURSE_CHROMIUM at a Chrome/Chromium binary"
+)
 
 
 def chromium_path() -> str | None:
