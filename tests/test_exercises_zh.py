@@ -212,7 +212,7 @@ def test_common_messages_come_out_in_chinese():
 # The mutants of each translated module's own tests, and the checker they go to.
 MUTANT_LISTS = {
     "ch00": {},
-    "ch02": {},  # its mutants are parametrized in tests/test_exercises_ch02.py: test_ch02_mutants_fail_in_chinese  # its mutants are parametrized in tests/test_exercises_ch00.py: test_ch00_mutants_fail_in_chinese
+    "ch02": {},  # mutants parametrized in tests/test_exercises_ch02.py (test_ch02_mutants_fail_in_chinese)
     "ch11": {
         "ATTENTION_MUTANTS": "masked_self_attention",
         "MASKING_MUTANTS": "bert_masking",

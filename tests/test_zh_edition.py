@@ -68,14 +68,16 @@ def test_every_english_cell_has_a_current_translation(page):
         f"{page.translation_file.relative_to(ROOT)} is out of step with {page.path.relative_to(ROOT)}:\n  "
         + "\n  ".join(lines)
         + f"\n(missing: an English cell with no Chinese; stale: the English changed since it was translated; "
-        f"orphan: the English cell is gone). `python tools/zh_edition.py todo {page.stem}` shows each one with "
+        f"orphan: the English cell is gone). `python tools/zh_edition.py todo {page.stem}` shows each one "
+        "with "
         "its new hash and what changed."
     )
 
 
 @pytest.mark.parametrize("page", TRANSLATED, ids=lambda p: p.stem)
 def test_translations_are_chinese_and_keep_the_markup(page):
-    """Each entry has Chinese in it, keeps the English's headings level and its {directives}, roles and math."""
+    """Each entry has Chinese in it, keeps the English's headings level and its {directives}, roles and
+    math."""
     units = {u.key: u.english for u in page.units()}
     for key, english in units.items():
         chinese = page.zh_text(key)
@@ -381,10 +383,12 @@ def test_outputs_fail_when_the_english_was_not_executed(tmp_root, capsys):
 
 def test_line_breaks_between_chinese_characters_are_joined():
     text = (
-        "本章从最小的例子开始，\n并检验每一步：\n\n- 第一项，\n  接着写。\n- 第二项\n\n```python\n# 中文，\n# 注释\n```\n"
+        "本章从最小的例子开始，\n并检验每一步：\n\n- 第一项，\n  接着写。\n- 第二项\n\n"
+        "```python\n# 中文，\n# 注释\n```\n"
         "```{glossary}\n自注意力 (self-attention)\n  定义。\n多头注意力\n  定义。\n```\nEnglish line\n继续"
     )
     assert zh_edition.join_cjk_lines(text) == (
-        "本章从最小的例子开始，并检验每一步：\n\n- 第一项，接着写。\n- 第二项\n\n```python\n# 中文，\n# 注释\n```\n"
+        "本章从最小的例子开始，并检验每一步：\n\n- 第一项，接着写。\n- 第二项\n\n"
+        "```python\n# 中文，\n# 注释\n```\n"
         "```{glossary}\n自注意力 (self-attention)\n  定义。\n多头注意力\n  定义。\n```\nEnglish line\n继续"
     )
