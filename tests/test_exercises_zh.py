@@ -213,6 +213,7 @@ def test_common_messages_come_out_in_chinese():
 MUTANT_LISTS = {
     "ch00": {},
     "ch02": {},  # mutants parametrized in tests/test_exercises_ch02.py (test_ch02_mutants_fail_in_chinese)
+    "ch08": {"FLOPS_MUTANTS": "flops_per_token", "MFU_MUTANTS": "mfu"},
     "ch11": {
         "ATTENTION_MUTANTS": "masked_self_attention",
         "MASKING_MUTANTS": "bert_masking",

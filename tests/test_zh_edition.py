@@ -42,6 +42,7 @@ MUST_BE_TRANSLATED = {
     "bibliography",
     "00_how_to_use",
     "02_attention",
+    "08_gpu",
     "11_bert",
     "12_vit",
     "14_speech",
