@@ -20,7 +20,9 @@ def np_hz_to_mel(f, scale):
     if scale == "htk":
         return 2595.0 * np.log10(1.0 + f / 700.0)
     # Slaney (Auditory Toolbox): 3 mels per 200/3 Hz below 1 kHz, then 27 steps per factor 6.4
-    return np.where(f < 1000.0, 3.0 * f / 200.0, 15.0 + 27.0 * np.log(np.maximum(f, 1e-9) / 1000.0) / np.log(6.4))
+    return np.where(
+        f < 1000.0, 3.0 * f / 200.0, 15.0 + 27.0 * np.log(np.maximum(f, 1e-9) / 1000.0) / np.log(6.4)
+    )
 
 
 def np_mel_to_hz(m, scale):
@@ -33,7 +35,9 @@ def np_mel_to_hz(m, scale):
 def np_filterbank(n_freqs, n_mels, sr, f_min, f_max, scale="htk", norm=None):
     """Loops, not broadcasting: filter m is the triangle over edge points m, m + 1, m + 2 (in Hz)."""
     freqs = np.linspace(0.0, sr / 2.0, n_freqs)
-    edges = np_mel_to_hz(np.linspace(np_hz_to_mel(f_min, scale), np_hz_to_mel(f_max, scale), n_mels + 2), scale)
+    edges = np_mel_to_hz(
+        np.linspace(np_hz_to_mel(f_min, scale), np_hz_to_mel(f_max, scale), n_mels + 2), scale
+    )
     fb = np.zeros((n_freqs, n_mels))
     for m in range(n_mels):
         lo, c, hi = edges[m], edges[m + 1], edges[m + 2]
@@ -52,14 +56,18 @@ def np_power_spectrogram(x, n_fft, hop):
     pad = n_fft // 2
     xp = np.pad(x, pad, mode="reflect")
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
-    frames = [xp[t * hop: t * hop + n_fft] * window for t in range(1 + len(x) // hop)]
+    frames = [xp[t * hop : t * hop + n_fft] * window for t in range(1 + len(x) // hop)]
     return np.abs(np.fft.rfft(np.stack(frames), axis=-1)) ** 2
 
 
 def _signal(n=6000, sr=16000, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(n) / sr
-    return np.sin(2 * np.pi * (300 + 2000 * t) * t) + 0.3 * np.sin(2 * np.pi * 2500 * t) + 0.05 * rng.standard_normal(n)
+    return (
+        np.sin(2 * np.pi * (300 + 2000 * t) * t)
+        + 0.3 * np.sin(2 * np.pi * 2500 * t)
+        + 0.05 * rng.standard_normal(n)
+    )
 
 
 # ------------------------------------------------------------------------------ mel scale
@@ -109,9 +117,19 @@ def test_filterbank_equals_librosa_where_installed():
     for n_freqs, n_mels, sr, f_min, f_max in CASES:
         n_fft = 2 * (n_freqs - 1)
         for htk, scale in ((True, "htk"), (False, "slaney")):
-            want = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=f_min, fmax=f_max, htk=htk, norm=None,
-                                       dtype=np.float64)
-            got = audio.mel_filterbank(n_freqs, n_mels, sr, f_min, f_max, scale=scale, dtype=torch.float64).numpy()
+            want = librosa.filters.mel(
+                sr=sr,
+                n_fft=n_fft,
+                n_mels=n_mels,
+                fmin=f_min,
+                fmax=f_max,
+                htk=htk,
+                norm=None,
+                dtype=np.float64,
+            )
+            got = audio.mel_filterbank(
+                n_freqs, n_mels, sr, f_min, f_max, scale=scale, dtype=torch.float64
+            ).numpy()
             np.testing.assert_allclose(got, want.T, rtol=1e-7, atol=1e-9)
 
 
@@ -119,8 +137,12 @@ def test_filterbank_equals_torchaudio_where_installed():
     F = pytest.importorskip("torchaudio.functional")  # not installable beside torch 2.13: usually skipped
     for n_freqs, n_mels, sr, f_min, f_max in CASES:
         want = F.melscale_fbanks(n_freqs, f_min, f_max, n_mels, sr, norm=None, mel_scale="htk").double()
-        torch.testing.assert_close(audio.mel_filterbank(n_freqs, n_mels, sr, f_min, f_max, dtype=torch.float64),
-                                   want, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(
+            audio.mel_filterbank(n_freqs, n_mels, sr, f_min, f_max, dtype=torch.float64),
+            want,
+            rtol=1e-5,
+            atol=1e-6,
+        )
 
 
 def test_filterbank_shape_peaks_and_widths():
@@ -142,15 +164,18 @@ def test_filterbank_default_dtype_and_f_max():
     assert fb[-1].sum() == 0  # the Nyquist bin is the last edge point: no filter covers it
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(n_freqs=0), "n_freqs"),
-    (dict(n_mels=2.5), "n_mels"),
-    (dict(sample_rate=-1), "sample_rate"),
-    (dict(f_max=9000.0), "f_max"),
-    (dict(f_min=500.0, f_max=400.0), "f_min"),
-    (dict(scale="bark"), "scale"),
-    (dict(norm="area"), "norm"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_freqs=0), "n_freqs"),
+        (dict(n_mels=2.5), "n_mels"),
+        (dict(sample_rate=-1), "sample_rate"),
+        (dict(f_max=9000.0), "f_max"),
+        (dict(f_min=500.0, f_max=400.0), "f_min"),
+        (dict(scale="bark"), "scale"),
+        (dict(norm="area"), "norm"),
+    ],
+)
 def test_filterbank_rejects_bad_arguments(kwargs, match):
     args = dict(n_freqs=129, n_mels=20, sample_rate=16000)
     args.update(kwargs)
@@ -187,9 +212,19 @@ def test_log_mel_equals_transformers_spectrogram():
     audio_utils = pytest.importorskip("transformers.audio_utils")
     x = _signal(n=8000, sr=16000)
     fb = audio.mel_filterbank(201, 40, 16000, dtype=torch.float64).numpy()
-    want = audio_utils.spectrogram(x, audio_utils.window_function(400, "hann"), frame_length=400, hop_length=160,
-                                   power=2.0, center=True, pad_mode="reflect", mel_filters=fb, mel_floor=1e-10,
-                                   log_mel="dB", dtype=np.float64)  # (n_mels, frames)
+    want = audio_utils.spectrogram(
+        x,
+        audio_utils.window_function(400, "hann"),
+        frame_length=400,
+        hop_length=160,
+        power=2.0,
+        center=True,
+        pad_mode="reflect",
+        mel_filters=fb,
+        mel_floor=1e-10,
+        log_mel="dB",
+        dtype=np.float64,
+    )  # (n_mels, frames)
     got = audio.log_mel(torch.from_numpy(x), 16000, n_fft=400, hop_length=160, n_mels=40)
     assert got.shape == want.T.shape
     np.testing.assert_allclose(got.numpy(), want.T, rtol=1e-7, atol=1e-6)
@@ -216,12 +251,15 @@ def test_log_mel_shapes_and_dtype():
     assert got.shape == (3, 1 + 4410 // 220, 40) and got.dtype == torch.float32
 
 
-@pytest.mark.parametrize("wave, match", [
-    (np.zeros(1000), "wave"),
-    (torch.zeros(1000, dtype=torch.int16), "wave"),
-    (torch.zeros(2, 3, 1000), "wave"),
-    (torch.zeros(100), "n_fft"),
-])
+@pytest.mark.parametrize(
+    "wave, match",
+    [
+        (np.zeros(1000), "wave"),
+        (torch.zeros(1000, dtype=torch.int16), "wave"),
+        (torch.zeros(2, 3, 1000), "wave"),
+        (torch.zeros(100), "n_fft"),
+    ],
+)
 def test_bad_waves_are_refused(wave, match):
     with pytest.raises(ValueError, match=match):
         audio.power_spectrogram(wave, n_fft=512)

@@ -92,8 +92,14 @@ def test_bad_constructor_arguments_raise(kwargs):
 
 def test_rnn_step_is_the_elman_formula():
     g = torch.Generator().manual_seed(0)
-    x, h = torch.randn(2, 3, generator=g, dtype=torch.float64), torch.randn(2, 4, generator=g, dtype=torch.float64)
-    W_xh, W_hh = torch.randn(3, 4, generator=g, dtype=torch.float64), torch.randn(4, 4, generator=g, dtype=torch.float64)
+    x, h = (
+        torch.randn(2, 3, generator=g, dtype=torch.float64),
+        torch.randn(2, 4, generator=g, dtype=torch.float64),
+    )
+    W_xh, W_hh = (
+        torch.randn(3, 4, generator=g, dtype=torch.float64),
+        torch.randn(4, 4, generator=g, dtype=torch.float64),
+    )
     b = torch.randn(4, generator=g, dtype=torch.float64)
     want = torch.tanh(torch.einsum("bi,ih->bh", x, W_xh) + torch.einsum("bj,jh->bh", h, W_hh) + b)
     torch.testing.assert_close(rnn_step(x, h, W_xh, W_hh, b), want)

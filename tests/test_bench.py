@@ -23,7 +23,13 @@ def result():
 def test_sizes():
     large = bench.SIZES["large"]
     # GPT-2 small's shape, vocabulary padded to a multiple of 64, batch 16, sequence 1024
-    assert (large.gpt_layers, large.gpt_d_model, large.gpt_heads, large.gpt_seq, large.gpt_batch) == (12, 768, 12, 1024, 16)
+    assert (large.gpt_layers, large.gpt_d_model, large.gpt_heads, large.gpt_seq, large.gpt_batch) == (
+        12,
+        768,
+        12,
+        1024,
+        16,
+    )
     assert large.gpt_vocab == 50304 == bench.pad_vocab(50257) and bench.pad_vocab(64) == 64
     assert set(bench.SIZES) >= {"tiny", "small", "large"}
 
@@ -130,7 +136,9 @@ def test_figures(result):
 def test_load_results(tmp_path, result):
     assert bench.load_results(tmp_path / "missing") == []
     (tmp_path / "bench_cpu_custom.json").write_text(json.dumps(result))
-    cuda = dict(result, device={"type": "cuda", "name": "NVIDIA H100 80GB HBM3"}, date="2001-01-01T00:00:00+00:00")
+    cuda = dict(
+        result, device={"type": "cuda", "name": "NVIDIA H100 80GB HBM3"}, date="2001-01-01T00:00:00+00:00"
+    )
     (tmp_path / "bench_cuda_large.json").write_text(json.dumps(cuda))
     found = bench.load_results(tmp_path)
     assert [r["device"]["name"] for r in found] == ["NVIDIA H100 80GB HBM3"]

@@ -6,15 +6,28 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tfmcourse.models.bert import (BERT, BertClassifier, BertConfig, BertForMLM, attention_mask_from_padding,
-                                   mlm_loss)
+from tfmcourse.models.bert import (
+    BERT,
+    BertClassifier,
+    BertConfig,
+    BertForMLM,
+    attention_mask_from_padding,
+    mlm_loss,
+)
 
 transformers = pytest.importorskip("transformers")
 
 
 def _hf_config(**kw):
-    base = dict(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
-                max_position_embeddings=20, pad_token_id=0)
+    base = dict(
+        vocab_size=97,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=48,
+        max_position_embeddings=20,
+        pad_token_id=0,
+    )
     base.update(kw)
     return transformers.BertConfig(**base)
 
@@ -48,7 +61,11 @@ def test_from_hf_masked_lm_and_classifier_equal_logits():
     hf_clf = transformers.BertForSequenceClassification(_hf_config(num_labels=5)).eval()
     with torch.no_grad():
         for hf, ours in ((hf_mlm, BertForMLM.from_hf(hf_mlm)), (hf_clf, BertClassifier.from_hf(hf_clf))):
-            diff = (hf(ids, attention_mask=mask, token_type_ids=types).logits - ours(ids, mask, types)).abs().max()
+            diff = (
+                (hf(ids, attention_mask=mask, token_type_ids=types).logits - ours(ids, mask, types))
+                .abs()
+                .max()
+            )
             assert diff < 1e-5
     assert BertForMLM.from_hf(hf_mlm).head.embedding.weight is not None
 
@@ -95,11 +112,16 @@ def test_classifier_reads_the_first_position_only():
         BertClassifier(config, 1)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(vocab_size=0), "vocab_size"), (dict(vocab_size=10, d_model=30, num_heads=4), "divisible"),
-    (dict(vocab_size=10, dropout=1.0), "dropout"), (dict(vocab_size=10, activation="tanh"), "activation"),
-    (dict(vocab_size=10, pad_id=10), "pad_id"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(vocab_size=0), "vocab_size"),
+        (dict(vocab_size=10, d_model=30, num_heads=4), "divisible"),
+        (dict(vocab_size=10, dropout=1.0), "dropout"),
+        (dict(vocab_size=10, activation="tanh"), "activation"),
+        (dict(vocab_size=10, pad_id=10), "pad_id"),
+    ],
+)
 def test_config_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         BertConfig(**kwargs)

@@ -33,8 +33,13 @@ def notebook(path: Path, *sources: str) -> Path:
 
 def execute(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "TFMCOURSE_SEED": "0"}
-    return subprocess.run([sys.executable, str(TOOLS / "execute_notebooks.py"), *args],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(TOOLS / "execute_notebooks.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_execution_fails_on_a_failed_notebook_and_caches_the_others(tmp_path):
@@ -74,20 +79,24 @@ def test_the_cache_is_dropped_when_the_inputs_change(tmp_path, monkeypatch):
 
 def test_static_kernel_gives_one_final_line_per_bar_and_leaks_no_name(monkeypatch):
     monkeypatch.setenv("PYTHONSTARTUP", str(TOOLS / "static_kernel.py"))
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "from tqdm.auto import tqdm, trange\n"
-        "total = sum(i for i in tqdm(range(300), desc='loop'))\n"
-        "bar = tqdm(total=40, desc='train')\n"
-        "for step in range(40):\n"
-        "    bar.update(1)\n"
-        "    bar.set_postfix(loss=step)  # forces a redraw in a normal bar\n"
-        "    if step == 20:\n"
-        "        bar.write('step 20: eval 0.5')\n"
-        "bar.close()\n"
-        "for _ in trange(3, desc='gone', leave=False):\n"
-        "    pass\n"
-        "print(sorted(k for k in globals() if not k.startswith('_')))"
-    )])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "from tqdm.auto import tqdm, trange\n"
+                "total = sum(i for i in tqdm(range(300), desc='loop'))\n"
+                "bar = tqdm(total=40, desc='train')\n"
+                "for step in range(40):\n"
+                "    bar.update(1)\n"
+                "    bar.set_postfix(loss=step)  # forces a redraw in a normal bar\n"
+                "    if step == 20:\n"
+                "        bar.write('step 20: eval 0.5')\n"
+                "bar.close()\n"
+                "for _ in trange(3, desc='gone', leave=False):\n"
+                "    pass\n"
+                "print(sorted(k for k in globals() if not k.startswith('_')))"
+            )
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbclient.execute(nb, timeout=120)
     outputs = nb.cells[0].outputs
@@ -101,8 +110,9 @@ def test_static_kernel_gives_one_final_line_per_bar_and_leaks_no_name(monkeypatc
     assert not any("gone" in line for line in lines)  # leave=False: nothing stays
     names = eval(lines[3])
     assert len(lines) == 4
-    assert names == sorted(["In", "Out", "bar", "exit", "get_ipython", "open", "quit", "step", "total", "tqdm",
-                            "trange"])
+    assert names == sorted(
+        ["In", "Out", "bar", "exit", "get_ipython", "open", "quit", "step", "total", "tqdm", "trange"]
+    )
 
 
 def test_logo_and_favicon_are_drawn_by_code(tmp_path):

@@ -17,10 +17,28 @@ transformers = pytest.importorskip("transformers")
 
 def _hf_clip(eos_token_id: int, act: str = "quick_gelu", vocab: int = 40, seed: int = 0):
     torch.manual_seed(seed)
-    tc = dict(vocab_size=vocab, hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
-              max_position_embeddings=12, hidden_act=act, eos_token_id=eos_token_id, bos_token_id=1, pad_token_id=0)
-    vc = dict(image_size=8, patch_size=4, num_channels=1, hidden_size=24, intermediate_size=40, num_hidden_layers=2,
-              num_attention_heads=3, hidden_act=act)
+    tc = dict(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=12,
+        hidden_act=act,
+        eos_token_id=eos_token_id,
+        bos_token_id=1,
+        pad_token_id=0,
+    )
+    vc = dict(
+        image_size=8,
+        patch_size=4,
+        num_channels=1,
+        hidden_size=24,
+        intermediate_size=40,
+        num_hidden_layers=2,
+        num_attention_heads=3,
+        hidden_act=act,
+    )
     config = transformers.CLIPConfig(text_config=tc, vision_config=vc, projection_dim=16)
     hf = transformers.CLIPModel(config).eval()
     with torch.no_grad():  # HF initialises some weights to exact constants; make every one count

@@ -112,8 +112,14 @@ def test_bpe_training_is_the_same_in_separate_processes():
     outputs = []
     for hash_seed, threads in (("1", "1"), ("2", "2")):
         env = dict(os.environ, PYTHONHASHSEED=hash_seed, RAYON_NUM_THREADS=threads)
-        run = subprocess.run([sys.executable, "-c", _BPE_IN_A_NEW_PROCESS], env=env, capture_output=True,
-                             text=True, timeout=300, check=True)
+        run = subprocess.run(
+            [sys.executable, "-c", _BPE_IN_A_NEW_PROCESS],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
         outputs.append(run.stdout.strip())
     assert outputs[0] == outputs[1], outputs
     train, _, _ = pydoc_splits()
@@ -143,7 +149,11 @@ def test_python_source_and_split_documents():
     assert list(src) == ["textwrap", "heapq"]
     assert "def dedent" in src["textwrap"] and "def heappush" in src["heapq"]
     train, valid = split_documents(src.values(), 0.2)
-    assert "class TextWrapper" in train and "def dedent" in valid and 0.1 < len(valid) / (len(train) + len(valid)) < 0.3
+    assert (
+        "class TextWrapper" in train
+        and "def dedent" in valid
+        and 0.1 < len(valid) / (len(train) + len(valid)) < 0.3
+    )
     assert split_documents(["a\nb\nc\nd\n"], 0.5) == ("a\nb\nc\n", "d\n")
     with pytest.raises(ValueError, match="empty"):
         split_documents([], 0.1)
@@ -155,7 +165,10 @@ def test_python_source_and_split_documents():
 
 def test_dedup_keeps_the_first_copy_of_each_paragraph():
     a = "Intro line.\n\n" + "A long paragraph that is repeated in another document word for word.\n\nshort"
-    b = "Other intro.\n\n" + "A long   paragraph that is repeated in another\ndocument word for word.\n\nshort"
+    b = (
+        "Other intro.\n\n"
+        + "A long   paragraph that is repeated in another\ndocument word for word.\n\nshort"
+    )
     out = dedup_paragraphs([a, b])
     assert out[0] == a  # the first copy stays where it was
     assert out[1] == "Other intro.\n\nshort"  # the repeat (equal up to whitespace) is gone, short lines stay
@@ -185,7 +198,11 @@ def test_three_way_split():
     assert train == train2  # the same training text as the two-way split
     assert 0.4 < len(valid) / (len(valid) + len(test)) < 0.6
     assert abs(len(valid) + len(test) - len(rest)) < 200  # the held-out tail, cut in two
-    assert split_documents_three(["a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n"], 0.2, 0.2) == ("a\nb\nc\nd\ne\nf\ng\n", "h\ni\n", "j\n")
+    assert split_documents_three(["a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n"], 0.2, 0.2) == (
+        "a\nb\nc\nd\ne\nf\ng\n",
+        "h\ni\n",
+        "j\n",
+    )
     for bad in ((0, 0.1), (0.1, 1.0), (0.6, 0.5)):
         with pytest.raises(ValueError, match="fraction"):
             split_documents_three(["a\nb\n"], *bad)
@@ -198,7 +215,10 @@ def test_bpe_merge_step_and_the_merges_of_the_tokenizers_library(corpus):
     assert bpe_merge_step({tuple("aaa"): 1})[1] == {("aa", "a"): 1}  # left to right, no overlap
     assert bpe_merge_step({("a", "b", "c"): 4, ("ab", "c"): 3})[1] == {("ab", "c"): 7}  # counts added
     assert bpe_merge_step({tuple("ab"): 1, tuple("cd"): 1})[0] == ("a", "b")  # a tie: Python's order
-    assert bpe_merge_step({tuple("ab"): 1, tuple("cd"): 1}, rank={"a": 3, "b": 0, "c": 1, "d": 2})[0] == ("c", "d")
+    assert bpe_merge_step({tuple("ab"): 1, tuple("cd"): 1}, rank={"a": 3, "b": 0, "c": 1, "d": 2})[0] == (
+        "c",
+        "d",
+    )
     with pytest.raises(ValueError, match="no pair"):
         bpe_merge_step({("abc",): 4})
     # The plain-Python loop reproduces the first merges of Hugging Face's trainer on the same words.

@@ -29,7 +29,7 @@ def test_targets_are_the_counts(seed):
     batch = token_counts(100, seq_len=9, vocab_size=3, seed=seed)
     assert batch.tokens.shape == batch.targets.shape == (100, 9)
     assert batch.tokens.dtype == batch.targets.dtype == torch.long
-    assert 0 <= int(batch.tokens.min()) and int(batch.tokens.max()) < 3
+    assert int(batch.tokens.min()) >= 0 and int(batch.tokens.max()) < 3
     for row, target in zip(batch.tokens.tolist(), batch.targets.tolist()):
         assert target == [row.count(t) for t in row]
 
@@ -50,12 +50,15 @@ def test_context_free_loss_is_the_entropy_of_the_counts():
     assert float(-(p * p.log()).sum()) == pytest.approx(context_free_loss(8, 4), abs=0.01)
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(num_samples=0), "num_samples"),
-    (dict(num_samples=2, seq_len=1), "seq_len"),
-    (dict(num_samples=2, vocab_size=1), "vocab_size"),
-    (dict(num_samples=2.0), "num_samples"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(num_samples=0), "num_samples"),
+        (dict(num_samples=2, seq_len=1), "seq_len"),
+        (dict(num_samples=2, vocab_size=1), "vocab_size"),
+        (dict(num_samples=2.0), "num_samples"),
+    ],
+)
 def test_bad_arguments_raise(kwargs, name):
     with pytest.raises(ValueError, match=name):
         token_counts(**kwargs)

@@ -6,8 +6,18 @@ import pytest
 import torch
 
 from tfmcourse.data.docstrings import AREAS, docstring_dataset, split_dataset
-from tfmcourse.data.mlm import (CLS, IGNORE, MASK, PAD, SEP, encode_texts, mask_tokens, mlm_batches,
-                                span_corruption, train_wordpiece)
+from tfmcourse.data.mlm import (
+    CLS,
+    IGNORE,
+    MASK,
+    PAD,
+    SEP,
+    encode_texts,
+    mask_tokens,
+    mlm_batches,
+    span_corruption,
+    train_wordpiece,
+)
 
 
 def test_mask_tokens_rates_labels_and_specials():
@@ -86,11 +96,15 @@ def test_wordpiece_vocabulary_is_the_same_in_every_process():
     import subprocess
     import sys
 
-    code = ("from tfmcourse.data.mlm import train_wordpiece; "
-            "t = train_wordpiece(['the cat sat on the mat, ' * 30 + 'a dog sat on a log. ' * 30], 100); "
-            "print(sorted(t.get_vocab().items(), key=lambda kv: kv[1]))")
-    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-            for _ in range(2)}
+    code = (
+        "from tfmcourse.data.mlm import train_wordpiece; "
+        "t = train_wordpiece(['the cat sat on the mat, ' * 30 + 'a dog sat on a log. ' * 30], 100); "
+        "print(sorted(t.get_vocab().items(), key=lambda kv: kv[1]))"
+    )
+    runs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
     assert len(runs) == 1
     tok = train_wordpiece(["the cat sat on the mat. " * 30], vocab_size=100)
     assert tok.encode("the cats").tokens == ["the", "cat", "##s"]  # an unseen word spelled with pieces

@@ -31,7 +31,7 @@ def test_labels_are_recomputed_independently(seed):
     batch = distance_recall(200, [1, 4, 29], seq_len=seq_len, num_values=num_values, seed=seed)
     assert batch.tokens.shape == (200, seq_len) and batch.tokens.dtype == torch.long
     assert batch.labels.shape == (200,) and batch.distances.shape == (200,)
-    assert 0 <= int(batch.tokens.min()) and int(batch.tokens.max()) < vocab_size(seq_len, num_values)
+    assert int(batch.tokens.min()) >= 0 and int(batch.tokens.max()) < vocab_size(seq_len, num_values)
     for row, label, d in zip(batch.tokens.tolist(), batch.labels.tolist(), batch.distances.tolist()):
         *values, query = row
         assert all(0 <= v < num_values for v in values)  # everything before the query is a value
@@ -69,7 +69,10 @@ def test_fixed_distance():
         (dict(num_samples=4, distance=1, seq_len=1), "seq_len"),
         (dict(num_samples=4, distance=2, seq_len=5, num_values=1), "num_values"),
         (dict(num_samples=4, distance=(d for d in [2]), seq_len=5), "distance"),
-        (dict(num_samples=4, distance=2, seq_len=5, seed=1, generator=torch.Generator()), "seed or generator"),
+        (
+            dict(num_samples=4, distance=2, seq_len=5, seed=1, generator=torch.Generator()),
+            "seed or generator",
+        ),
     ],
 )
 def test_bad_arguments_raise(kwargs, word):
@@ -86,8 +89,9 @@ def test_marked_differs_only_in_the_asked_token():
     assert torch.equal(plain.labels, marked.labels) and torch.equal(plain.distances, marked.distances)
     changed = plain.tokens != marked.tokens
     assert (changed.sum(dim=1) == 1).all()  # exactly one token per sequence differs
-    for row, label, d, flags in zip(marked.tokens.tolist(), marked.labels.tolist(), marked.distances.tolist(),
-                                    changed.tolist()):
+    for row, label, d, flags in zip(
+        marked.tokens.tolist(), marked.labels.tolist(), marked.distances.tolist(), changed.tolist()
+    ):
         asked = seq_len - 1 - d
         assert flags.index(True) == asked and row[asked] == marked_token(label, seq_len, num_values)
         assert all(t < num_values for i, t in enumerate(row[:-1]) if i != asked)  # the others stay plain
@@ -99,7 +103,7 @@ def test_copy_sequences_seeded_and_checked():
     from tfmcourse.data.recall import copy_sequences
 
     a = copy_sequences(30, 7, num_values=5, seed=1)
-    assert a.shape == (30, 7) and a.dtype == torch.long and 0 <= int(a.min()) and int(a.max()) < 5
+    assert a.shape == (30, 7) and a.dtype == torch.long and int(a.min()) >= 0 and int(a.max()) < 5
     assert torch.equal(a, copy_sequences(30, 7, num_values=5, seed=1))
     assert not torch.equal(a, copy_sequences(30, 7, num_values=5, seed=2))
     g = torch.Generator().manual_seed(1)

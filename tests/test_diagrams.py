@@ -54,8 +54,19 @@ def test_encoder_decoder_diagram_shows_cross_attention_reading_the_memory():
     fig = diagrams.encoder_decoder()
     ax = fig.axes[0]
     texts = " | ".join(t.get_text() for t in ax.texts)
-    for piece in ("memory", "masked self-attention", "cross-attention", "K and V: memory", "K, V (every layer)",
-                  "feed-forward", "add & norm", "× N", "ENCODER", "DECODER", "next token"):
+    for piece in (
+        "memory",
+        "masked self-attention",
+        "cross-attention",
+        "K and V: memory",
+        "K, V (every layer)",
+        "feed-forward",
+        "add & norm",
+        "× N",
+        "ENCODER",
+        "DECODER",
+        "next token",
+    ):
         assert piece in texts, piece
     assert texts.count("add & norm") == 5  # 2 sublayers in the encoder layer, 3 in the decoder layer
     plt.close(fig)
@@ -124,8 +135,17 @@ def test_qkv_attention_scores_one_query_against_every_key():
 def test_speech_encoder_diagram_shows_the_pieces_and_shapes():
     fig = diagrams.speech_encoder(frames=100, n_mels=40, d_model=64, strides=(2, 2), num_layers=2)
     texts = " | ".join(t.get_text() for t in fig.axes[0].texts)
-    for piece in ("waveform", "log-mel", "conv front-end: 2 x Conv1d", "positions", "2 x pre-norm encoder layer",
-                  "mean over time", "(100, 40)", "(25, 64)", "(20,)"):
+    for piece in (
+        "waveform",
+        "log-mel",
+        "conv front-end: 2 x Conv1d",
+        "positions",
+        "2 x pre-norm encoder layer",
+        "mean over time",
+        "(100, 40)",
+        "(25, 64)",
+        "(20,)",
+    ):
         assert piece in texts, piece
     plt.close(fig)
     fig = diagrams.speech_encoder(frames=96, strides=(2, 2, 2))
@@ -158,7 +178,15 @@ def test_encoder_layer_draws_both_norm_placements():
 def test_clip_towers_diagram_shows_both_towers_and_the_matrix():
     fig = diagrams.clip_towers(n=4)
     texts = " | ".join(t.get_text() for t in fig.axes[0].texts)
-    for piece in ("image tower: ViT", "[CLS]", "causal", "[EOT]", "logits_per_image", "each column", "$s_{44}$"):
+    for piece in (
+        "image tower: ViT",
+        "[CLS]",
+        "causal",
+        "[EOT]",
+        "logits_per_image",
+        "each column",
+        "$s_{44}$",
+    ):
         assert piece in texts, piece
     assert "$s_{15}$" not in texts
     plt.close(fig)

@@ -1,4 +1,5 @@
-"""The chapter-0 checker: the reference passes, the stub, the shortcuts and the wrong versions fail with a hint."""
+"""The chapter-0 checker: the reference passes, the stub, the shortcuts and the wrong versions fail with a
+hint."""
 
 from __future__ import annotations
 
@@ -28,7 +29,11 @@ def test_reference_passes(capsys):
 
 
 def test_amax_and_logsumexp_versions_pass(capsys):
-    check.softmax(lambda x: (x - x.amax(-1, keepdim=True)).exp() / (x - x.amax(-1, keepdim=True)).exp().sum(-1, keepdim=True))
+    check.softmax(
+        lambda x: (
+            (x - x.amax(-1, keepdim=True)).exp() / (x - x.amax(-1, keepdim=True)).exp().sum(-1, keepdim=True)
+        )
+    )
     check.softmax(lambda x: torch.exp(x - torch.logsumexp(x, dim=-1, keepdim=True)))
     assert capsys.readouterr().out.count("✔") == 2
 
@@ -109,7 +114,14 @@ def test_mutants_fail_with_their_hint(mutant, hint):
         lambda x: F.log_softmax(x, dim=-1).exp(),
         lambda x: x.log_softmax(-1).exp(),
     ],
-    ids=["torch.softmax", "F.softmax", "Tensor.softmax", "special.softmax", "F.log_softmax", "Tensor.log_softmax"],
+    ids=[
+        "torch.softmax",
+        "F.softmax",
+        "Tensor.softmax",
+        "special.softmax",
+        "F.log_softmax",
+        "Tensor.log_softmax",
+    ],
 )
 def test_delegating_to_the_builtin_fails(shortcut):
     with pytest.raises(ExerciseError, match="Write it yourself, without torch"):

@@ -121,7 +121,12 @@ def test_path_length_rejects_a_bool():
 def rnn_step_with_rnncell(x_t, h_prev, W_xh, W_hh, b):
     cell = torch.nn.RNNCell(W_xh.shape[0], W_xh.shape[1]).to(x_t.dtype)
     with torch.no_grad():
-        cell.weight_ih.copy_(W_xh.T), cell.weight_hh.copy_(W_hh.T), cell.bias_ih.copy_(b), cell.bias_hh.zero_()
+        (
+            cell.weight_ih.copy_(W_xh.T),
+            cell.weight_hh.copy_(W_hh.T),
+            cell.bias_ih.copy_(b),
+            cell.bias_hh.zero_(),
+        )
     return cell(x_t, h_prev)
 
 
@@ -135,9 +140,14 @@ def rnn_step_with_vf(x_t, h_prev, W_xh, W_hh, b):
     return torch.rnn_tanh_cell(x_t, h_prev, W_xh.T, W_hh.T, b, None)
 
 
-@pytest.mark.parametrize("shortcut, name", [(rnn_step_with_rnncell, "torch.nn.RNNCell"),
-                                             (rnn_step_with_package, "tfmcourse.baselines.rnn_step"),
-                                             (rnn_step_with_vf, "torch.rnn_tanh_cell")])
+@pytest.mark.parametrize(
+    "shortcut, name",
+    [
+        (rnn_step_with_rnncell, "torch.nn.RNNCell"),
+        (rnn_step_with_package, "tfmcourse.baselines.rnn_step"),
+        (rnn_step_with_vf, "torch.rnn_tanh_cell"),
+    ],
+)
 def test_rnn_step_delegation_fails(shortcut, name):
     with pytest.raises(ExerciseError, match=f"Write it yourself, without {name}"):
         check.rnn_step(shortcut)

@@ -38,7 +38,11 @@ def stub(*args, **kwargs):
 
 @pytest.mark.parametrize(
     "checker, fn",
-    [(check.attention_scores, ref_scores), (check.masked_softmax, ref_masked_softmax), (check.attention, ref_attention)],
+    [
+        (check.attention_scores, ref_scores),
+        (check.masked_softmax, ref_masked_softmax),
+        (check.attention, ref_attention),
+    ],
 )
 def test_reference_passes(checker, fn, capsys):
     checker(fn)
@@ -52,7 +56,9 @@ def test_package_functions_are_refused():
 
     with pytest.raises(ExerciseError, match="Write it yourself, without tfmcourse.attention.masked_softmax"):
         check.masked_softmax(masked_softmax)
-    with pytest.raises(ExerciseError, match="Write it yourself, without tfmcourse.attention.scaled_dot_product"):
+    with pytest.raises(
+        ExerciseError, match="Write it yourself, without tfmcourse.attention.scaled_dot_product"
+    ):
         check.attention(scaled_dot_product_attention)
 
 
@@ -209,7 +215,11 @@ def attention_out_transposed(q, k, v, mask=None):
 
 
 def attention_no_scale(q, k, v, mask=None):
-    w = torch.softmax(q @ k.transpose(-2, -1), dim=-1) if mask is None else ref_masked_softmax(q @ k.transpose(-2, -1), mask)
+    w = (
+        torch.softmax(q @ k.transpose(-2, -1), dim=-1)
+        if mask is None
+        else ref_masked_softmax(q @ k.transpose(-2, -1), mask)
+    )
     return w @ v, w
 
 
@@ -324,9 +334,17 @@ def masked_softmax_returns_filled_scores(scores, mask):  # -inf entries: used to
 @pytest.mark.parametrize(
     "checker, mutant, hint",
     [
-        (check.attention, attention_with_torch_sdpa, "without torch.nn.functional.scaled_dot_product_attention"),
+        (
+            check.attention,
+            attention_with_torch_sdpa,
+            "without torch.nn.functional.scaled_dot_product_attention",
+        ),
         (check.attention, attention_with_package_softmax, "without tfmcourse.attention.masked_softmax"),
-        (check.masked_softmax, masked_softmax_imported_from_package, "without tfmcourse.attention.masked_softmax"),
+        (
+            check.masked_softmax,
+            masked_softmax_imported_from_package,
+            "without tfmcourse.attention.masked_softmax",
+        ),
         (check.attention, attention_complex, "is a complex tensor"),
         (check.attention_scores, scores_complex, "is a complex tensor"),
         (check.attention_scores, scores_meta, "'meta' device"),

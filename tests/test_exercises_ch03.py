@@ -23,8 +23,22 @@ def ref_merge_heads(x):
     return rearrange(x, "b h s d -> b s (h d)")
 
 
-def _mha(x, w_q, w_k, w_v, w_o, num_heads, mask=None, *, split=ref_split_heads, merge=ref_merge_heads,
-         scale=None, out_proj=True, invert=False, axis=-1):
+def _mha(
+    x,
+    w_q,
+    w_k,
+    w_v,
+    w_o,
+    num_heads,
+    mask=None,
+    *,
+    split=ref_split_heads,
+    merge=ref_merge_heads,
+    scale=None,
+    out_proj=True,
+    invert=False,
+    axis=-1,
+):
     q, k, v = (split(x @ w, num_heads) for w in (w_q, w_k, w_v))
     d_head = q.shape[-1]
     scores = q @ k.transpose(-2, -1) / (math.sqrt(d_head) if scale is None else scale(x, num_heads))
@@ -99,7 +113,10 @@ def test_stub_fails(checker):
 
 SPLIT_MUTANTS = {
     "split_dh": (lambda x, h: rearrange(x, "b s (d h) -> b h s d", h=h), "wrong order"),
-    "split_no_transpose": (lambda x, h: x.reshape(x.shape[0], x.shape[1], h, -1), "did not move the heads axis"),
+    "split_no_transpose": (
+        lambda x, h: x.reshape(x.shape[0], x.shape[1], h, -1),
+        "did not move the heads axis",
+    ),
     "split_direct_reshape": (lambda x, h: x.reshape(x.shape[0], h, x.shape[1], -1), "straight to"),
     "split_width_h": (lambda x, h: rearrange(x, "b s (h d) -> b h s d", d=h), "heads of width num_heads"),
 }
@@ -144,13 +161,18 @@ MHA_MUTANTS = {
     "no_output_projection": (_mutant(out_proj=False), "output projection"),
     "split_dh": (_mutant(split=SPLIT_MUTANTS["split_dh"][0]), "interleaved features"),
     "split_and_merge_dh": (
-        _mutant(split=SPLIT_MUTANTS["split_dh"][0], merge=MERGE_MUTANTS["merge_dh"][0]), "interleaved features"),
+        _mutant(split=SPLIT_MUTANTS["split_dh"][0], merge=MERGE_MUTANTS["merge_dh"][0]),
+        "interleaved features",
+    ),
     "merge_no_transpose": (_mutant(merge=MERGE_MUTANTS["merge_no_transpose"][0]), "heads are merged wrongly"),
     "one_head": (_one_head, "single-head attention"),
     "mask_inverted": (_mutant(invert=True), "mask sense is inverted"),
     "mask_ignored": (
-        lambda x, w_q, w_k, w_v, w_o, num_heads, mask=None: ref_multi_head_attention(x, w_q, w_k, w_v, w_o, num_heads),
-        "mask is ignored"),
+        lambda x, w_q, w_k, w_v, w_o, num_heads, mask=None: ref_multi_head_attention(
+            x, w_q, w_k, w_v, w_o, num_heads
+        ),
+        "mask is ignored",
+    ),
     "softmax_axis": (_mutant(axis=-2), "wrong axis"),
     "returns_tuple": (lambda *a, **k: (ref_multi_head_attention(*a, **k), None), "not a tuple"),
 }
@@ -199,7 +221,9 @@ def _torch_module(x, w_q, w_k, w_v, w_o, num_heads, mask=None):
         layer.in_proj_weight.copy_(torch.cat([w_q.T, w_k.T, w_v.T]))
         layer.out_proj.weight.copy_(w_o.T)
     n = x.shape[1]
-    attn_mask = None if mask is None else ~mask.expand(x.shape[0], num_heads, n, n).reshape(-1, n, n)  # torch: True = ignore
+    attn_mask = (
+        None if mask is None else ~mask.expand(x.shape[0], num_heads, n, n).reshape(-1, n, n)
+    )  # torch: True = ignore
     return layer(x, x, x, attn_mask=attn_mask, need_weights=False)[0]
 
 
@@ -228,11 +252,18 @@ def test_shortcuts_are_restored_after_the_check():
 
     from tfmcourse import attention
 
-    before = (F.scaled_dot_product_attention, attention.masked_softmax, attention.scaled_dot_product_attention)
+    before = (
+        F.scaled_dot_product_attention,
+        attention.masked_softmax,
+        attention.scaled_dot_product_attention,
+    )
     with pytest.raises(ExerciseError):
         check.multi_head_attention(_sdpa_builtin)
-    assert (F.scaled_dot_product_attention, attention.masked_softmax,
-            attention.scaled_dot_product_attention) == before
+    assert (
+        F.scaled_dot_product_attention,
+        attention.masked_softmax,
+        attention.scaled_dot_product_attention,
+    ) == before
 
 
 def _inverted_mask_nan(x, w_q, w_k, w_v, w_o, num_heads, mask=None):

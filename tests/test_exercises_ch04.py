@@ -65,7 +65,9 @@ def test_sinusoidal_reference_passes_and_the_package_shortcut_is_refused(capsys)
 
         return positional.sinusoidal_table(max_len, d_model)
 
-    with pytest.raises(ExerciseError, match="Write it yourself, without tfmcourse.positional.sinusoidal_table"):
+    with pytest.raises(
+        ExerciseError, match="Write it yourself, without tfmcourse.positional.sinusoidal_table"
+    ):
         check.sinusoidal_table(shortcut)
     with pytest.raises(ExerciseError, match="Write it yourself"):
         check.sinusoidal_table(package_table)  # the package function itself, passed as the answer
@@ -234,8 +236,14 @@ def test_alibi_mutants_fail_with_their_hint(fn, hint):
         check.alibi_bias(fn)
 
 
-@pytest.mark.parametrize("checker, fn", [(check.sinusoidal_table, ref_sinusoidal_table),
-                                         (check.apply_rope, ref_apply_rope), (check.alibi_bias, ref_alibi_bias)])
+@pytest.mark.parametrize(
+    "checker, fn",
+    [
+        (check.sinusoidal_table, ref_sinusoidal_table),
+        (check.apply_rope, ref_apply_rope),
+        (check.alibi_bias, ref_alibi_bias),
+    ],
+)
 def test_checkers_keep_the_random_state(checker, fn, capsys):
     torch.manual_seed(7)
     want = torch.rand(3)

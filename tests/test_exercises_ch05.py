@@ -76,18 +76,25 @@ def test_stub_fails(checker):
 FF_MUTANTS = {
     "no_activation": (lambda x, w1, b1, w2, b2: (x @ w1 + b1) @ w2 + b2, "activation is missing"),
     "activation_after_second_linear": (
-        lambda x, w1, b1, w2, b2: torch.relu((x @ w1 + b1) @ w2 + b2), "after the second linear"),
+        lambda x, w1, b1, w2, b2: torch.relu((x @ w1 + b1) @ w2 + b2),
+        "after the second linear",
+    ),
     "activation_twice": (lambda x, w1, b1, w2, b2: torch.relu(ref_feed_forward(x, w1, b1, w2, b2)), "twice"),
     "gelu": (lambda x, w1, b1, w2, b2: F.gelu(x @ w1 + b1) @ w2 + b2, "GELU"),
     "sigmoid": (lambda x, w1, b1, w2, b2: torch.sigmoid(x @ w1 + b1) @ w2 + b2, "not ReLU"),
     "no_b2": (lambda x, w1, b1, w2, b2: torch.relu(x @ w1 + b1) @ w2, "second bias"),
     "no_biases": (lambda x, w1, b1, w2, b2: torch.relu(x @ w1) @ w2, "Both biases"),
     "b1_after_relu": (lambda x, w1, b1, w2, b2: (torch.relu(x @ w1) + b1) @ w2 + b2, "after the ReLU"),
-    "adds_residual": (lambda x, w1, b1, w2, b2: x + ref_feed_forward(x, w1, b1, w2, b2), "residual connection"),
+    "adds_residual": (
+        lambda x, w1, b1, w2, b2: x + ref_feed_forward(x, w1, b1, w2, b2),
+        "residual connection",
+    ),
     "only_3d": (
-        lambda x, w1, b1, w2, b2: torch.einsum("bsd,df->bsf", torch.relu(torch.einsum("bsd,df->bsf", x, w1) + b1), w2)
-        + b2,
-        "raised"),
+        lambda x, w1, b1, w2, b2: (
+            torch.einsum("bsd,df->bsf", torch.relu(torch.einsum("bsd,df->bsf", x, w1) + b1), w2) + b2
+        ),
+        "raised",
+    ),
     "returns_tuple": (lambda *a: (ref_feed_forward(*a), None), "returned a tuple"),
 }
 
@@ -232,16 +239,24 @@ def _ln(x, w, b, eps, dim=-1, unbiased=False, eps_outside=False, center=True):
 
 LN_MUTANTS = {
     "unbiased_variance": (lambda x, w, b, eps: _ln(x, w, b, eps, unbiased=True), "unbiased variance"),
-    "torch_std": (lambda x, w, b, eps: (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + eps) * w + b,
-                  "torch.std"),
+    "torch_std": (
+        lambda x, w, b, eps: (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + eps) * w + b,
+        "torch.std",
+    ),
     "eps_outside": (lambda x, w, b, eps: _ln(x, w, b, eps, eps_outside=True), "inside the square root"),
     "no_eps": (lambda x, w, b, eps: _ln(x, w, b, 0.0), "eps is missing"),
     "not_centred": (lambda x, w, b, eps: _ln(x, w, b, eps, center=False), "mean is not subtracted"),
     "no_affine": (lambda x, w, b, eps: _ln(x, 1.0, 0.0, eps), "gain and bias are missing"),
     "no_bias": (lambda x, w, b, eps: _ln(x, w, 0.0, eps), "bias is missing"),
     "wrong_axis": (lambda x, w, b, eps: _ln(x, w, b, eps, dim=0), "wrong axis"),
-    "builtin": (lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], w, b, eps), "without torch.nn.functional.layer_norm"),
-    "builtin_module": (lambda x, w, b, eps: torch.layer_norm(x, x.shape[-1:], w, b, eps), "Write it yourself"),
+    "builtin": (
+        lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], w, b, eps),
+        "without torch.nn.functional.layer_norm",
+    ),
+    "builtin_module": (
+        lambda x, w, b, eps: torch.layer_norm(x, x.shape[-1:], w, b, eps),
+        "Write it yourself",
+    ),
     "returns_tuple": (lambda *a: (ref_layer_norm(*a), None), "returned a tuple"),
 }
 
@@ -255,7 +270,9 @@ def test_layer_norm_mutants_fail_with_their_hint(name):
 
 def test_layer_norm_other_correct_solutions_pass(capsys):
     def with_var(x, w, b, eps):
-        return (x - x.mean(-1, keepdim=True)) * torch.rsqrt(x.var(-1, unbiased=False, keepdim=True) + eps) * w + b
+        return (x - x.mean(-1, keepdim=True)) * torch.rsqrt(
+            x.var(-1, unbiased=False, keepdim=True) + eps
+        ) * w + b
 
     check.layer_norm(with_var)
     assert "✔" in capsys.readouterr().out

@@ -17,8 +17,21 @@ from tfmcourse.sampling import filter_logits as imported_filter_logits
 # ----------------------------------------------------------------------------- references
 
 
-def _attn(x, w_qkv, w_o, num_heads, *, mask="tril", scale=None, axis=-1, out=True, split="qkv", heads="hd",
-          merge="rearrange", split_heads="rearrange"):
+def _attn(
+    x,
+    w_qkv,
+    w_o,
+    num_heads,
+    *,
+    mask="tril",
+    scale=None,
+    axis=-1,
+    out=True,
+    split="qkv",
+    heads="hd",
+    merge="rearrange",
+    split_heads="rearrange",
+):
     b, s, d = x.shape
     qkv = x @ w_qkv
     if split == "qkv":
@@ -86,7 +99,8 @@ def test_stub_fails(checker):
 
 
 def test_other_correct_solutions_pass(capsys):
-    """Solutions written with einsum and a where-mask, sort instead of topk, or sdpa in the cache step work too."""
+    """Solutions written with einsum and a where-mask, sort instead of topk, or sdpa in the cache step work
+    too."""
 
     def einsum_attention(x, w_qkv, w_o, num_heads):
         b, s, d = x.shape
@@ -149,8 +163,12 @@ def test_delegating_the_attention_fails(fn):
         check.causal_self_attention(fn)
     # and the built-ins work again afterwards
     x = torch.randn(1, 3, 4, dtype=torch.float64)
-    torch.testing.assert_close(sdpa_attention(x, torch.eye(4, 12, dtype=torch.float64), torch.eye(4, dtype=torch.float64), 2),
-                               ref_causal_self_attention(x, torch.eye(4, 12, dtype=torch.float64), torch.eye(4, dtype=torch.float64), 2))
+    torch.testing.assert_close(
+        sdpa_attention(x, torch.eye(4, 12, dtype=torch.float64), torch.eye(4, dtype=torch.float64), 2),
+        ref_causal_self_attention(
+            x, torch.eye(4, 12, dtype=torch.float64), torch.eye(4, dtype=torch.float64), 2
+        ),
+    )
 
 
 def top_k_by_imported_filter(logits, k):
@@ -164,7 +182,9 @@ def test_delegating_top_k_to_the_package_sampler_fails():
         check.top_k_logits(lambda logits, k: sampling.filter_logits(logits, top_k=k))
     with pytest.raises(ExerciseError, match="Write it yourself"):
         check.top_k_logits(top_k_by_imported_filter)  # the name imported into the learner's namespace
-    assert torch.isinf(sampling.filter_logits(torch.tensor([[1.0, 2.0, 3.0]]), top_k=1)).sum() == 2  # restored
+    assert (
+        torch.isinf(sampling.filter_logits(torch.tensor([[1.0, 2.0, 3.0]]), top_k=1)).sum() == 2
+    )  # restored
 
 
 def test_checkers_leave_the_random_state_alone():
@@ -195,8 +215,14 @@ ATTENTION_MUTANTS = {
     "heads_interleaved": (_m(heads="dh"), "interleaved features"),
     "one_head": (lambda x, w_qkv, w_o, h: _attn(x, w_qkv, w_o, 1), "single-head"),
     "returns_tuple": (lambda *a: (ref_causal_self_attention(*a), None), "only the output"),
-    "merge_without_transpose": (lambda x, w_qkv, w_o, h: _attn(x, w_qkv, w_o, h, merge="reshape"), "without moving the head axis back"),
-    "split_without_transpose": (lambda x, w_qkv, w_o, h: _attn(x, w_qkv, w_o, h, split_heads="reshape"), "split without a transpose"),
+    "merge_without_transpose": (
+        lambda x, w_qkv, w_o, h: _attn(x, w_qkv, w_o, h, merge="reshape"),
+        "without moving the head axis back",
+    ),
+    "split_without_transpose": (
+        lambda x, w_qkv, w_o, h: _attn(x, w_qkv, w_o, h, split_heads="reshape"),
+        "split without a transpose",
+    ),
 }
 
 
@@ -218,18 +244,33 @@ def test_inverted_mask_without_nan_is_named():
 
 
 TOPK_MUTANTS = {
-    "smallest": (lambda l, k: l.masked_fill(l > l.topk(k, -1, largest=False).values[:, -1:], float("-inf")), "smallest"),
-    "keeps_k_plus_one": (lambda l, k: ref_top_k_logits(l, min(k + 1, l.shape[-1])), "k \\+ 1"),
-    "keeps_k_minus_one": (lambda l, k: l.masked_fill(l <= l.topk(k, -1).values[:, -1:], float("-inf")), "k - 1"),
-    "zeros": (lambda l, k: l.masked_fill(l < l.topk(k, -1).values[:, -1:], 0.0), "set to 0"),
-    "axis": (lambda l, k: l.masked_fill(l < l.topk(min(k, l.shape[0]), 0).values[-1:], float("-inf")), "wrong axis"),
-    "probabilities": (lambda l, k: torch.softmax(ref_top_k_logits(l, k), -1), "probabilities"),
-    "nothing_removed": (lambda l, k: l.clone(), "Nothing was removed"),
-    "fill_minus_1e9": (lambda l, k: l.masked_fill(l < l.topk(k, -1).values[:, -1:], -1e9), "large negative number"),
-    "fill_finfo_min": (lambda l, k: l.masked_fill(l < l.topk(k, -1).values[:, -1:], torch.finfo(l.dtype).min), "large negative number"),
-    "integer_mask": (lambda l, k: (l >= l.topk(k, -1).values[:, -1:]).long(), "integer or boolean"),
-    "integer_logits": (lambda l, k: ref_top_k_logits(l, k).nan_to_num().long(), "integer or boolean"),
-    "boolean_mask": (lambda l, k: l >= l.topk(k, -1).values[:, -1:], "integer or boolean"),
+    "smallest": (
+        lambda x, k: x.masked_fill(x > x.topk(k, -1, largest=False).values[:, -1:], float("-inf")),
+        "smallest",
+    ),
+    "keeps_k_plus_one": (lambda x, k: ref_top_k_logits(x, min(k + 1, x.shape[-1])), "k \\+ 1"),
+    "keeps_k_minus_one": (
+        lambda x, k: x.masked_fill(x <= x.topk(k, -1).values[:, -1:], float("-inf")),
+        "k - 1",
+    ),
+    "zeros": (lambda x, k: x.masked_fill(x < x.topk(k, -1).values[:, -1:], 0.0), "set to 0"),
+    "axis": (
+        lambda x, k: x.masked_fill(x < x.topk(min(k, x.shape[0]), 0).values[-1:], float("-inf")),
+        "wrong axis",
+    ),
+    "probabilities": (lambda x, k: torch.softmax(ref_top_k_logits(x, k), -1), "probabilities"),
+    "nothing_removed": (lambda x, k: x.clone(), "Nothing was removed"),
+    "fill_minus_1e9": (
+        lambda x, k: x.masked_fill(x < x.topk(k, -1).values[:, -1:], -1e9),
+        "large negative number",
+    ),
+    "fill_finfo_min": (
+        lambda x, k: x.masked_fill(x < x.topk(k, -1).values[:, -1:], torch.finfo(x.dtype).min),
+        "large negative number",
+    ),
+    "integer_mask": (lambda x, k: (x >= x.topk(k, -1).values[:, -1:]).long(), "integer or boolean"),
+    "integer_logits": (lambda x, k: ref_top_k_logits(x, k).nan_to_num().long(), "integer or boolean"),
+    "boolean_mask": (lambda x, k: x >= x.topk(k, -1).values[:, -1:], "integer or boolean"),
 }
 
 

@@ -15,13 +15,18 @@ from tfmcourse.exercises import ch10 as check
 def ref_hf_block_weights(block):
     a, ff = block.attn, block.ff
     return {
-        "ln_1.weight": block.norm1.weight, "ln_1.bias": block.norm1.bias,
+        "ln_1.weight": block.norm1.weight,
+        "ln_1.bias": block.norm1.bias,
         "attn.c_attn.weight": torch.cat([a.q_proj.weight.T, a.k_proj.weight.T, a.v_proj.weight.T], dim=1),
         "attn.c_attn.bias": torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias]),
-        "attn.c_proj.weight": a.out_proj.weight.T, "attn.c_proj.bias": a.out_proj.bias,
-        "ln_2.weight": block.norm2.weight, "ln_2.bias": block.norm2.bias,
-        "mlp.c_fc.weight": ff.linear1.weight.T, "mlp.c_fc.bias": ff.linear1.bias,
-        "mlp.c_proj.weight": ff.linear2.weight.T, "mlp.c_proj.bias": ff.linear2.bias,
+        "attn.c_proj.weight": a.out_proj.weight.T,
+        "attn.c_proj.bias": a.out_proj.bias,
+        "ln_2.weight": block.norm2.weight,
+        "ln_2.bias": block.norm2.bias,
+        "mlp.c_fc.weight": ff.linear1.weight.T,
+        "mlp.c_fc.bias": ff.linear1.bias,
+        "mlp.c_proj.weight": ff.linear2.weight.T,
+        "mlp.c_proj.bias": ff.linear2.bias,
     }
 
 
@@ -155,14 +160,23 @@ def _bias_order(d, block):
 
 
 BLOCK_MUTANTS = {
-    "c_proj_not_transposed": (_block_mutant(_no_transpose("attn.c_proj.weight", "attn.out_proj")), "attn.c_proj.weight is transposed"),
-    "c_fc_not_transposed": (_block_mutant(_no_transpose("mlp.c_fc.weight", "ff.linear1")), "mlp.c_fc.weight has shape .* is transposed"),
+    "c_proj_not_transposed": (
+        _block_mutant(_no_transpose("attn.c_proj.weight", "attn.out_proj")),
+        "attn.c_proj.weight is transposed",
+    ),
+    "c_fc_not_transposed": (
+        _block_mutant(_no_transpose("mlp.c_fc.weight", "ff.linear1")),
+        "mlp.c_fc.weight has shape .* is transposed",
+    ),
     "qkv_order": (_block_mutant(_qkv_order), r"\[q \| k \| v\]"),
     "qkv_stacked_rows": (_block_mutant(_qkv_rows), "concatenated along the columns"),
     "qkv_not_transposed": (_block_mutant(_qkv_not_transposed), "attn.c_attn.weight is transposed"),
     "norms_swapped": (_block_mutant(_norms_swapped), "ln_1 and ln_2 are swapped"),
     "with_prefix": (_block_mutant(_prefixed), "without the model's prefix"),
-    "missing_biases": (_block_mutant(_missing_biases), "Missing: \\['attn.c_attn.bias', 'attn.c_proj.bias'\\]"),
+    "missing_biases": (
+        _block_mutant(_missing_biases),
+        "Missing: \\['attn.c_attn.bias', 'attn.c_proj.bias'\\]",
+    ),
     "bias_order": (_block_mutant(_bias_order), r"attn.c_attn.bias .*\[q \| k \| v\]"),
     "returns_list": (lambda block: list(ref_hf_block_weights(block).values()), "return a dict"),
 }
@@ -180,14 +194,28 @@ def delegates_to_the_package(block):
     from tfmcourse.models.gpt import GPT, GPTConfig
 
     d = block.norm1.weight.shape[0]
-    gpt = GPT(GPTConfig(vocab_size=5, max_len=4, d_model=d, num_layers=1, num_heads=block.attn.num_heads,
-                        d_ff=block.ff.linear1.weight.shape[0])).double()
+    gpt = GPT(
+        GPTConfig(
+            vocab_size=5,
+            max_len=4,
+            d_model=d,
+            num_layers=1,
+            num_heads=block.attn.num_heads,
+            d_ff=block.ff.linear1.weight.shape[0],
+        )
+    ).double()
     gpt.blocks[0] = block
-    return {k.removeprefix("transformer.h.0."): v for k, v in gpt.hf_state_dict().items() if k.startswith("transformer.h.0.")}
+    return {
+        k.removeprefix("transformer.h.0."): v
+        for k, v in gpt.hf_state_dict().items()
+        if k.startswith("transformer.h.0.")
+    }
 
 
 def test_delegating_the_mapping_fails():
-    with pytest.raises(ExerciseError, match="Write it yourself, without tfmcourse.models.gpt.GPT.hf_state_dict"):
+    with pytest.raises(
+        ExerciseError, match="Write it yourself, without tfmcourse.models.gpt.GPT.hf_state_dict"
+    ):
         check.hf_block_weights(delegates_to_the_package)
     from tfmcourse.models.gpt import GPT
 
@@ -207,7 +235,10 @@ BPE_MUTANTS = {
     "tie_max": (_bpe_mutant("tie_max"), "smallest of the tied pairs"),
     "overlap": (_bpe_mutant("overlap"), "overlaps itself"),
     "counts_lost": (_bpe_mutant("counts_lost"), "add their counts"),
-    "pair_as_string": (lambda words: ("".join(ref_bpe_merge_step(words)[0]), ref_bpe_merge_step(words)[1]), "not as the merged string"),
+    "pair_as_string": (
+        lambda words: ("".join(ref_bpe_merge_step(words)[0]), ref_bpe_merge_step(words)[1]),
+        "not as the merged string",
+    ),
     "not_merged": (lambda words: (ref_bpe_merge_step(words)[0], dict(words)), "returned unchanged"),
     "mutates_input": (lambda words: (ref_bpe_merge_step(words)[0], words.clear() or {}), "changed the dict"),
     "only_the_pair": (lambda words: ref_bpe_merge_step(words)[0], "return a tuple \\(pair, new_words\\)"),
@@ -228,7 +259,9 @@ def delegates_to_the_package_bpe(words):
 
 
 def test_delegating_the_merge_step_fails():
-    with pytest.raises(ExerciseError, match="Write it yourself, without tfmcourse.data.corpus.bpe_merge_step"):
+    with pytest.raises(
+        ExerciseError, match="Write it yourself, without tfmcourse.data.corpus.bpe_merge_step"
+    ):
         check.bpe_merge_step(delegates_to_the_package_bpe)
 
 
@@ -247,7 +280,7 @@ def recompute_everything(model, input_ids, max_new_tokens):
 def first_position(model, input_ids, max_new_tokens):
     out = model(input_ids, use_cache=True)
     ids = input_ids
-    for step in range(max_new_tokens):
+    for _step in range(max_new_tokens):
         next_token = out.logits[:, 0].argmax(-1, keepdim=True)
         ids = torch.cat([ids, next_token], dim=1)
         out = model(next_token, past_key_values=out.past_key_values, use_cache=True)
@@ -275,7 +308,7 @@ def without_past(model, input_ids, max_new_tokens):
 
 @torch.no_grad()
 def only_new_tokens(model, input_ids, max_new_tokens):
-    return ref_greedy_generate(model, input_ids, max_new_tokens)[:, input_ids.shape[1]:]
+    return ref_greedy_generate(model, input_ids, max_new_tokens)[:, input_ids.shape[1] :]
 
 
 @torch.no_grad()
@@ -300,7 +333,10 @@ GEN_MUTANTS = {
     "without_past": (without_past, "without the cache"),
     "only_new_tokens": (only_new_tokens, "prompt followed by the new tokens"),
     "one_too_many": (one_too_many, "exactly max_new_tokens"),
-    "hf_generate": (uses_hf_generate, "Write it yourself, without transformers.generation.utils.GenerationMixin.generate"),
+    "hf_generate": (
+        uses_hf_generate,
+        "Write it yourself, without transformers.generation.utils.GenerationMixin.generate",
+    ),
     "package_generate": (uses_the_package_generate, "Write it yourself"),
 }
 

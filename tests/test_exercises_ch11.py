@@ -70,12 +70,18 @@ def test_checker_keeps_the_random_state(checker, fn):
 # -------------------------------------------------------------- 1. attention with a padding mask
 
 
-def _attn(x, ids, pad_id, w_q, w_k, w_v, *, keys="real", fill=float("-inf"), scale=True, after=False, axis=-1):
+def _attn(
+    x, ids, pad_id, w_q, w_k, w_v, *, keys="real", fill=float("-inf"), scale=True, after=False, axis=-1
+):
     q, k, v = x @ w_q, x @ w_k, x @ w_v
     scores = q @ k.transpose(-2, -1) / (math.sqrt(x.shape[-1]) if scale else 1.0)
     real = ids != pad_id
-    mask = {"real": real[:, None, :], "inverted": ~real[:, None, :], "queries": real[:, :, None],
-            "none": torch.ones_like(real)[:, None, :]}[keys]
+    mask = {
+        "real": real[:, None, :],
+        "inverted": ~real[:, None, :],
+        "queries": real[:, :, None],
+        "none": torch.ones_like(real)[:, None, :],
+    }[keys]
     if after:
         return torch.softmax(scores, dim=-1) * mask @ v
     return torch.softmax(scores.masked_fill(~mask, fill), dim=axis) @ v
@@ -116,8 +122,9 @@ def test_masked_self_attention_refuses_the_builtin():
 # ------------------------------------------------------------------------ 2. 80/10/10 masking
 
 
-def _masking(ids, vocab_size, generator, *, p=0.15, split=(0.8, 0.9), specials=True, labels="orig",
-             low=5, use_gen=True):
+def _masking(
+    ids, vocab_size, generator, *, p=0.15, split=(0.8, 0.9), specials=True, labels="orig", low=5, use_gen=True
+):
     gen = generator if use_gen else None
     ok = ids >= 5 if specials else torch.ones_like(ids, dtype=torch.bool)
     picked = (torch.rand(ids.shape, generator=gen) < p) & ok
@@ -169,8 +176,9 @@ def test_another_correct_masking_passes(capsys):
         u = torch.rand(ids.shape, generator=generator)
         ordinary = ids >= 5
         picked = (u < 0.15) & ordinary
-        choice = torch.multinomial(torch.tensor([0.8, 0.1, 0.1]), ids.numel(), replacement=True,
-                                   generator=generator).reshape(ids.shape)
+        choice = torch.multinomial(
+            torch.tensor([0.8, 0.1, 0.1]), ids.numel(), replacement=True, generator=generator
+        ).reshape(ids.shape)
         rnd = torch.randint(5, vocab_size, ids.shape, generator=generator)
         inputs = ids.clone()
         inputs[picked & (choice == 0)] = 4

@@ -74,7 +74,10 @@ def _reshape(pixels, p):
 PATCHIFY_MUTANTS = [
     (lambda x, p: rearrange(x, "b c (h p1) (w p2) -> b (w h) (p1 p2 c)", p1=p, p2=p), "column by column"),
     (lambda x, p: rearrange(x, "b c (h p1) (w p2) -> b (h w) (c p1 p2)", p1=p, p2=p), "channels come first"),
-    (lambda x, p: rearrange(x, "b c (h p1) (w p2) -> b (h w) (p2 p1 c)", p1=p, p2=p), "pixels are flattened column"),
+    (
+        lambda x, p: rearrange(x, "b c (h p1) (w p2) -> b (h w) (p2 p1 c)", p1=p, p2=p),
+        "pixels are flattened column",
+    ),
     (_reshape, "plain reshape"),
     (lambda x, p: rearrange(x, "b c (h p1) (w p2) -> b h w (p1 p2 c)", p1=p, p2=p), "shape"),
 ]
@@ -174,8 +177,10 @@ def test_vit_forward_mutants(mutant, hint):
         check.vit_forward(mutant)
 
 
-@pytest.mark.parametrize("shortcut", [lambda x, v: v(x), lambda x, v: v.forward(x),
-                                      lambda x, v: v.norm(v.layers[1](v.layers[0](v.embed(x))))])
+@pytest.mark.parametrize(
+    "shortcut",
+    [lambda x, v: v(x), lambda x, v: v.forward(x), lambda x, v: v.norm(v.layers[1](v.layers[0](v.embed(x))))],
+)
 def test_vit_forward_refuses_the_model_itself(shortcut):
     with pytest.raises(ExerciseError, match="Write it yourself"):
         check.vit_forward(shortcut)

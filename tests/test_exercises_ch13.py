@@ -1,4 +1,5 @@
-"""Chapter 13 checkers: the reference passes, a stub fails, every common mistake gets its own hint, the package's
+"""Chapter 13 checkers: the reference passes, a stub fails, every common mistake gets its own hint, the
+package's
 answers are refused, and the learner's random state is kept."""
 
 from __future__ import annotations
@@ -105,8 +106,10 @@ LOSS_MUTANTS = {
     "divided_by_scale": (_loss("scale_divide"), "divided by the scale"),
     "no_scale": (_loss("no_scale"), "not scaled"),
     "summed_over_batch": (_loss("sum_reduction"), "summed over the batch"),
-    "package": (lambda i, t, s: models.contrastive_loss(s.exp() * F.normalize(i, dim=-1) @ F.normalize(t, dim=-1).T),
-                "Write it yourself"),
+    "package": (
+        lambda i, t, s: models.contrastive_loss(s.exp() * F.normalize(i, dim=-1) @ F.normalize(t, dim=-1).T),
+        "Write it yourself",
+    ),
     "per_pair_vector": (lambda i, t, s: ref_clip_loss(i, t, s).repeat(len(i)), "0-dimensional"),
 }
 

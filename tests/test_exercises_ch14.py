@@ -24,7 +24,9 @@ def ref_mel_filterbank(n_freqs, n_mels, sample_rate, f_min, f_max):
     mels = torch.linspace(to_mel(f_min), to_mel(f_max), n_mels + 2, dtype=torch.float64)
     points = 700.0 * (10.0 ** (mels / 2595.0) - 1.0)
     lower, centre, upper = points[:-2], points[1:-1], points[2:]
-    return torch.minimum((freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre)).clamp(min=0.0)
+    return torch.minimum((freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre)).clamp(
+        min=0.0
+    )
 
 
 def ref_log_mel(wave, fbank, n_fft, hop_length):
@@ -81,7 +83,8 @@ def test_checkers_keep_the_random_state(checker, fn):
 
 
 def test_other_correct_solutions_pass(capsys):
-    """Written another way: float32 filters, a batched log-mel through a loop, math.floor, numpy-free loops."""
+    """Written another way: float32 filters, a batched log-mel through a loop, math.floor, numpy-free
+    loops."""
 
     def fb32(n_freqs, n_mels, sr, f_min, f_max):
         return ref_mel_filterbank(n_freqs, n_mels, sr, f_min, f_max).float()
@@ -115,14 +118,18 @@ def test_other_correct_solutions_pass(capsys):
 
 
 def _fb(mistake):
-    return lambda n_freqs, n_mels, sr, f_min, f_max: check._fb_variant(n_freqs, n_mels, sr, f_min, f_max, mistake)
+    return lambda n_freqs, n_mels, sr, f_min, f_max: check._fb_variant(
+        n_freqs, n_mels, sr, f_min, f_max, mistake
+    )
 
 
 def fb_linear(n_freqs, n_mels, sr, f_min, f_max):
     freqs = torch.linspace(0, sr / 2, n_freqs, dtype=torch.float64)[:, None]
     points = torch.linspace(f_min, f_max, n_mels + 2, dtype=torch.float64)  # evenly in Hz
     lower, centre, upper = points[:-2], points[1:-1], points[2:]
-    return torch.minimum((freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre)).clamp(min=0.0)
+    return torch.minimum((freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre)).clamp(
+        min=0.0
+    )
 
 
 FB_MUTANTS = {
@@ -136,8 +143,10 @@ FB_MUTANTS = {
     "slaney_scale": (_fb("slaney"), "Slaney's mel scale"),
     "no_clamp": (_fb("no_clamp"), "negative"),
     "ignores_f_min_f_max": (_fb("range"), "f_min and f_max are ignored"),
-    "package": (lambda n, m, sr, lo, hi: audio.mel_filterbank(n, m, sr, lo, hi, dtype=torch.float64),
-                "Write it yourself"),
+    "package": (
+        lambda n, m, sr, lo, hi: audio.mel_filterbank(n, m, sr, lo, hi, dtype=torch.float64),
+        "Write it yourself",
+    ),
 }
 
 
@@ -154,7 +163,9 @@ def test_mel_filterbank_refuses_transformers_too():
     def via_hf(n_freqs, n_mels, sr, f_min, f_max):
         return torch.from_numpy(audio_utils.mel_filter_bank(n_freqs, n_mels, f_min, f_max, sr))
 
-    with pytest.raises(ExerciseError, match="Write it yourself, without transformers.audio_utils.mel_filter_bank"):
+    with pytest.raises(
+        ExerciseError, match="Write it yourself, without transformers.audio_utils.mel_filter_bank"
+    ):
         check.mel_filterbank(via_hf)
 
 
@@ -179,10 +190,16 @@ LM_MUTANTS = {
     "no_floor": (lm_no_floor, "-inf"),
     "log_before_filterbank": (_lm("log_first"), "after the filterbank"),
     "wrong_hop": (_lm("hop"), "hop_length samples apart"),
-    "package": (lambda w, fb, n_fft, hop: audio.log_mel(w, 8000, n_fft=n_fft, hop_length=hop, n_mels=fb.shape[1]),
-                "Write it yourself"),
-    "package_power": (lambda w, fb, n_fft, hop: 10 * torch.log10(
-        (audio.power_spectrogram(w, n_fft, hop) @ fb).clamp(min=1e-10)), "Write it yourself"),
+    "package": (
+        lambda w, fb, n_fft, hop: audio.log_mel(w, 8000, n_fft=n_fft, hop_length=hop, n_mels=fb.shape[1]),
+        "Write it yourself",
+    ),
+    "package_power": (
+        lambda w, fb, n_fft, hop: (
+            10 * torch.log10((audio.power_spectrogram(w, n_fft, hop) @ fb).clamp(min=1e-10))
+        ),
+        "Write it yourself",
+    ),
 }
 
 
@@ -205,8 +222,10 @@ CL_MUTANTS = {
     "divide_by_product": (_cl("divide"), "product of the strides"),
     "first_layer_only": (_cl("first"), "every layer in turn"),
     "true_division": (_cl("float"), "integer division"),
-    "package": (lambda n, layers: [n := models.conv_output_length(n, *layer) for layer in layers][-1],
-                "Write it yourself"),
+    "package": (
+        lambda n, layers: [n := models.conv_output_length(n, *layer) for layer in layers][-1],
+        "Write it yourself",
+    ),
     "returns_string": (lambda n, layers: str(ref_conv_stack_length(n, layers)), "returned"),
 }
 
@@ -237,8 +256,10 @@ CTC_MUTANTS = {
     "blank_always_zero": (_ctc("blank_zero"), "blank argument"),
     "argmax_wrong_axis": (_ctc("axis"), "last axis"),
     "package": (lambda lp, blank: models.ctc_greedy_decode(lp, blank=blank), "Write it yourself"),
-    "returns_tensor_of_floats": (lambda lp, blank: torch.tensor(ref_ctc_greedy_decode(lp, blank), dtype=torch.float),
-                                 "list of Python ints"),
+    "returns_tensor_of_floats": (
+        lambda lp, blank: torch.tensor(ref_ctc_greedy_decode(lp, blank), dtype=torch.float),
+        "list of Python ints",
+    ),
 }
 
 
@@ -250,7 +271,9 @@ def test_ctc_greedy_decode_mutants(name):
 
 
 def test_ctc_greedy_decode_accepts_a_tensor_of_ints(capsys):
-    check.ctc_greedy_decode(lambda lp, blank: torch.tensor(ref_ctc_greedy_decode(lp, blank), dtype=torch.long))
+    check.ctc_greedy_decode(
+        lambda lp, blank: torch.tensor(ref_ctc_greedy_decode(lp, blank), dtype=torch.long)
+    )
     assert "✔" in capsys.readouterr().out
 
 

@@ -29,9 +29,11 @@ def writes_it(x):
 @pytest.mark.parametrize("fn", [uses_module_attribute, uses_imported_name])
 def test_forbidden_catches_both_ways_of_calling(fn):
     x = torch.randn(2, 3)
-    with pytest.raises(ExerciseError, match="without torch.nn.functional.softmax"):
-        with forbidden(fn, "torch.nn.functional.softmax"):
-            run(fn, x)
+    with (
+        pytest.raises(ExerciseError, match="without torch.nn.functional.softmax"),
+        forbidden(fn, "torch.nn.functional.softmax"),
+    ):
+        run(fn, x)
     # restored afterwards, in the module and in the caller's namespace
     assert F.softmax is imported_softmax
     assert globals()["imported_softmax"] is F.softmax
@@ -97,14 +99,18 @@ def test_expect_close_names_infinite_entries_instead_of_a_nan_error():
     want = torch.tensor([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
     got = want.clone()
     got[0, 2] = float("-inf")
-    with pytest.raises(ExerciseError, match="contains -inf at 1 of 6 entries where the answer is finite") as e:
+    with pytest.raises(
+        ExerciseError, match="contains -inf at 1 of 6 entries where the answer is finite"
+    ) as e:
         expect_close(got, want, "w")
     assert "largest error" not in str(e.value)
     # the answer has -inf (top-k filtered logits, say) and the learner put it elsewhere: no "error nan"
     want_inf = torch.tensor([1.0, float("-inf"), 2.0])
     with pytest.raises(ExerciseError, match="contains -inf at 1 of 3"):
         expect_close(torch.tensor([float("-inf"), float("-inf"), 2.0]), want_inf, "logits")
-    with pytest.raises(ExerciseError, match="1 of 3 entries that should be -inf but are not \\(e.g. -1e\\+09\\)"):
+    with pytest.raises(
+        ExerciseError, match="1 of 3 entries that should be -inf but are not \\(e.g. -1e\\+09\\)"
+    ):
         expect_close(torch.tensor([1.0, -1e9, 2.0]), want_inf, "logits")
     with pytest.raises(ExerciseError, match="largest error 0.5\\b"):  # measured on the finite entries only
         expect_close(torch.tensor([1.5, float("-inf"), 2.0]), want_inf, "logits")
@@ -115,8 +121,10 @@ def test_expect_close_and_is_close_refuse_complex_and_meta_tensors():
     from tfmcourse.exercises import expect_close, is_close
 
     want = torch.randn(2, 3, dtype=torch.float64)
-    for got, message in ((want.to(torch.complex128), "is a complex tensor"),
-                         (torch.empty(2, 3, device="meta"), "'meta' device")):
+    for got, message in (
+        (want.to(torch.complex128), "is a complex tensor"),
+        (torch.empty(2, 3, device="meta"), "'meta' device"),
+    ):
         assert not is_close(got, want)
         with pytest.raises(ExerciseError, match=message):
             expect_close(got, want, "x")
@@ -128,10 +136,14 @@ def uses_tensor_method(x):
 
 def test_forbidden_catches_a_tensor_method_and_the_function_itself():
     x = torch.randn(2, 3)
-    with pytest.raises(ExerciseError, match="without torch.Tensor.softmax"):
-        with forbidden(uses_tensor_method, "torch.Tensor.softmax"):
-            run(uses_tensor_method, x)
+    with (
+        pytest.raises(ExerciseError, match="without torch.Tensor.softmax"),
+        forbidden(uses_tensor_method, "torch.Tensor.softmax"),
+    ):
+        run(uses_tensor_method, x)
     torch.testing.assert_close(x.softmax(-1), torch.softmax(x, -1))  # restored
-    with pytest.raises(ExerciseError, match="handed in torch.nn.functional.softmax itself"):
-        with forbidden(F.softmax, "torch.nn.functional.softmax"):
-            run(F.softmax, x, dim=-1)
+    with (
+        pytest.raises(ExerciseError, match="handed in torch.nn.functional.softmax itself"),
+        forbidden(F.softmax, "torch.nn.functional.softmax"),
+    ):
+        run(F.softmax, x, dim=-1)

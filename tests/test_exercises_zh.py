@@ -29,7 +29,16 @@ TRANSLATED = sorted(name for name in i18n.tables() if name != "common")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Three or more English words in a row, outside `code`: a sentence nobody translated.
 ENGLISH = re.compile(r"(?<![\w.])[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}(?![\w(])")
-MESSAGE_CALLS = {"ExerciseError", "_fail", "fail", "passed", "expect_close", "expect_shape", "diagnose", "_diagnose"}
+MESSAGE_CALLS = {
+    "ExerciseError",
+    "_fail",
+    "fail",
+    "passed",
+    "expect_close",
+    "expect_shape",
+    "diagnose",
+    "_diagnose",
+}
 MESSAGE_NAMES = {"what", "where", "hint"}
 
 
@@ -39,7 +48,14 @@ def english_left(text: str) -> list[str]:
 
 
 def test_language_follows_the_variable(monkeypatch):
-    for value, want in [("zh", "zh"), ("zh_CN", "zh"), ("ZH-Hans", "zh"), ("en", "en"), ("", "en"), ("fr", "en")]:
+    for value, want in [
+        ("zh", "zh"),
+        ("zh_CN", "zh"),
+        ("ZH-Hans", "zh"),
+        ("en", "en"),
+        ("", "en"),
+        ("fr", "en"),
+    ]:
         monkeypatch.setenv(i18n.LANG_VARIABLE, value)
         assert i18n.language() == want, value
     monkeypatch.delenv(i18n.LANG_VARIABLE)
@@ -48,9 +64,17 @@ def test_language_follows_the_variable(monkeypatch):
 
 def test_templates_carry_their_placeholders():
     pattern, write = i18n.compile_template(" returned the float {got}.", " 返回了浮点数 {got}。")
-    assert pattern.sub(write, "f(3) returned the float 3.0. Return an int.") == "f(3) 返回了浮点数 3.0。 Return an int."
-    pattern, write = i18n.compile_template(" should have shape {want}, but it has shape {got}.", " 的形状应为 {want}，实际为 {got}。")
-    assert pattern.sub(write, "out should have shape (2, 3), but it has shape (3, 2).") == "out 的形状应为 (2, 3)，实际为 (3, 2)。"
+    assert (
+        pattern.sub(write, "f(3) returned the float 3.0. Return an int.")
+        == "f(3) 返回了浮点数 3.0。 Return an int."
+    )
+    pattern, write = i18n.compile_template(
+        " should have shape {want}, but it has shape {got}.", " 的形状应为 {want}，实际为 {got}。"
+    )
+    assert (
+        pattern.sub(write, "out should have shape (2, 3), but it has shape (3, 2).")
+        == "out 的形状应为 (2, 3)，实际为 (3, 2)。"
+    )
     for bad in ("{x} starts with a placeholder.", "ends with a placeholder {x}", "twice {x} and {x}."):
         with pytest.raises(ValueError):
             i18n.compile_template(bad, "中文")
@@ -114,7 +138,9 @@ def messages(module) -> list[str]:
             if name in MESSAGE_CALLS:
                 for arg in node.args[1:] if name == "passed" else node.args:
                     add(arg)
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in MESSAGE_NAMES for t in node.targets):
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id in MESSAGE_NAMES for t in node.targets
+        ):
             add(node.value)
     return [m for m in found if re.search(r"[A-Za-z]{3,}", m)]
 
@@ -132,8 +158,10 @@ def test_there_are_translated_checker_modules():
 def test_every_hint_constant_has_a_chinese_version(name):
     table = i18n.tables()[name]
     missing = [k for k, v in hint_constants(_module(name)).items() if v not in table]
-    assert not missing, (f"tfmcourse/exercises/{name}.py: {missing} have no Chinese version: add each English "
-                         f"text, exactly, with its Chinese to HINTS in tfmcourse/exercises/zh/{name}.py")
+    assert not missing, (
+        f"tfmcourse/exercises/{name}.py: {missing} have no Chinese version: add each English "
+        f"text, exactly, with its Chinese to HINTS in tfmcourse/exercises/zh/{name}.py"
+    )
     for english, chinese in table.items():
         assert CJK.search(chinese), f"zh/{name}.py: the 'Chinese' of {english!r} has no Chinese in it"
 
@@ -146,8 +174,10 @@ def test_every_message_comes_out_in_chinese(name):
         left = english_left(translated.replace("⟨", " ⟨").replace("⟩", "⟩ "))
         if left:
             problems.append(f"{template!r}\n    -> {translated!r}\n    English left: {left}")
-    assert not problems, (f"tfmcourse/exercises/{name}.py builds messages that stay (partly) English with "
-                          f"TFMCOURSE_LANG=zh; add them to tfmcourse/exercises/zh/{name}.py:\n" + "\n".join(problems))
+    assert not problems, (
+        f"tfmcourse/exercises/{name}.py builds messages that stay (partly) English with "
+        f"TFMCOURSE_LANG=zh; add them to tfmcourse/exercises/zh/{name}.py:\n" + "\n".join(problems)
+    )
 
 
 @pytest.mark.parametrize("name", TRANSLATED)
@@ -161,26 +191,48 @@ def test_no_table_entry_is_left_behind(name):
         pieces = [p for p in re.split(r"\{\w+\}", english) if p.strip()]
         if not all(any(piece in text for text in texts) for piece in pieces):
             orphans.append(english)
-    assert not orphans, (f"tfmcourse/exercises/zh/{name}.py translates texts that tfmcourse/exercises/{name}.py no "
-                         f"longer has (was the English edited? translate the new text, delete the old): {orphans}")
+    assert not orphans, (
+        f"tfmcourse/exercises/zh/{name}.py translates texts that tfmcourse/exercises/{name}.py no "
+        f"longer has (was the English edited? translate the new text, delete the old): {orphans}"
+    )
 
 
 def test_common_messages_come_out_in_chinese():
     module = importlib.import_module("tfmcourse.exercises")
-    problems = [m for m in messages(module) if english_left(i18n.translate(m, "zh").replace("⟨", " ⟨").replace("⟩", "⟩ "))]
-    assert not problems, f"tfmcourse/exercises/__init__.py: add to tfmcourse/exercises/zh/common.py: {problems}"
+    problems = [
+        m
+        for m in messages(module)
+        if english_left(i18n.translate(m, "zh").replace("⟨", " ⟨").replace("⟩", "⟩ "))
+    ]
+    assert not problems, (
+        f"tfmcourse/exercises/__init__.py: add to tfmcourse/exercises/zh/common.py: {problems}"
+    )
 
 
 # The mutants of each translated module's own tests, and the checker they go to.
 MUTANT_LISTS = {
     "ch00": {},
-    "ch02": {},  # its mutants are parametrized in tests/test_exercises_ch02.py: test_ch02_mutants_fail_in_chinese  # its mutants are parametrized in tests/test_exercises_ch00.py: test_ch00_mutants_fail_in_chinese
-    "ch09": {"ATTENTION_MUTANTS": "causal_self_attention", "TOPK_MUTANTS": "top_k_logits"},  # STEP_MUTANTS: names only
-    "ch11": {"ATTENTION_MUTANTS": "masked_self_attention", "MASKING_MUTANTS": "bert_masking",
-             "CLS_MUTANTS": "cls_classifier"},
-    "ch12": {"PATCHIFY_MUTANTS": "patchify", "CLS_MUTANTS": "cls_and_positions", "FORWARD_MUTANTS": "vit_forward"},
-    "ch14": {"FB_MUTANTS": "mel_filterbank", "LM_MUTANTS": "log_mel", "CL_MUTANTS": "conv_stack_length",
-             "CTC_MUTANTS": "ctc_greedy_decode"},
+    "ch02": {},  # mutants parametrized in tests/test_exercises_ch02.py (test_ch02_mutants_fail_in_chinese)
+    "ch09": {  # STEP_MUTANTS holds names, not functions: its mutants are checked by test_exercises_ch09.py
+        "ATTENTION_MUTANTS": "causal_self_attention",
+        "TOPK_MUTANTS": "top_k_logits",
+    },
+    "ch11": {
+        "ATTENTION_MUTANTS": "masked_self_attention",
+        "MASKING_MUTANTS": "bert_masking",
+        "CLS_MUTANTS": "cls_classifier",
+    },
+    "ch12": {
+        "PATCHIFY_MUTANTS": "patchify",
+        "CLS_MUTANTS": "cls_and_positions",
+        "FORWARD_MUTANTS": "vit_forward",
+    },
+    "ch14": {
+        "FB_MUTANTS": "mel_filterbank",
+        "LM_MUTANTS": "log_mel",
+        "CL_MUTANTS": "conv_stack_length",
+        "CTC_MUTANTS": "ctc_greedy_decode",
+    },
 }
 
 
@@ -225,8 +277,19 @@ def test_stubs_fail_in_chinese(name, monkeypatch):
             getattr(_module(name), checker)(stub)
 
 
-@pytest.mark.parametrize("name", ["naive", "global_max", "global_max_nan_to_zero", "wrong_axis", "no_divide",
-                                  "divide_by_max", "log_softmax_only", "returns_list"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "naive",
+        "global_max",
+        "global_max_nan_to_zero",
+        "wrong_axis",
+        "no_divide",
+        "divide_by_max",
+        "log_softmax_only",
+        "returns_list",
+    ],
+)
 def test_ch00_mutants_fail_in_chinese(name, monkeypatch):
     sys.path.insert(0, str(ROOT / "tests"))
     mutant = getattr(importlib.import_module("test_exercises_ch00"), name)
@@ -240,8 +303,13 @@ def test_ch00_mutants_fail_in_chinese(name, monkeypatch):
 def _ch02_mutants():
     sys.path.insert(0, str(ROOT / "tests"))
     tests = importlib.import_module("test_exercises_ch02")
-    prefixes = {"scores_": "attention_scores", "softmax_": "masked_softmax", "masked_softmax_": "masked_softmax",
-                "attention_": "attention", "additive_": "additive_attention"}
+    prefixes = {
+        "scores_": "attention_scores",
+        "softmax_": "masked_softmax",
+        "masked_softmax_": "masked_softmax",
+        "attention_": "attention",
+        "additive_": "additive_attention",
+    }
     params = []
     for name, fn in vars(tests).items():
         if not callable(fn) or name.startswith(("test_", "ref_")):

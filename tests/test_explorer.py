@@ -29,7 +29,9 @@ from tfmcourse.transformer import Transformer
 
 def payload(explorer: Explorer) -> dict:
     """The JSON data embedded in an explorer's HTML."""
-    found = re.findall(r'<script type="application/json" class="tfm-data">(.*?)</script>', explorer.html, re.S)
+    found = re.findall(
+        r'<script type="application/json" class="tfm-data">(.*?)</script>', explorer.html, re.S
+    )
     assert len(found) == 1
     return json.loads(found[0])
 
@@ -41,10 +43,16 @@ def random_weights(heads, q, k, seed=0):
 
 def test_attention_data_round_trips_to_a_thousandth():
     w1, w2 = random_weights(2, 3, 4), random_weights(4, 3, 3, seed=1)
-    ex = attention_explorer({
-        "first": [AttentionMap("cross", w1, ["a", "b", "c"], ["w", "x", "y", "z"]),
-                  AttentionMap("self", w2, ["a", "b", "c"])],
-    }, title="T", note="N")
+    ex = attention_explorer(
+        {
+            "first": [
+                AttentionMap("cross", w1, ["a", "b", "c"], ["w", "x", "y", "z"]),
+                AttentionMap("self", w2, ["a", "b", "c"]),
+            ],
+        },
+        title="T",
+        note="N",
+    )
     data = payload(ex)
     assert data["title"] == "T" and data["note"] == "N"
     (example,) = data["examples"]
@@ -88,16 +96,22 @@ def test_save_writes_a_standalone_page(tmp_path):
     assert text.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in text and ex.html in text
 
 
-@pytest.mark.parametrize("maps, match", [
-    ({}, "examples is empty"),
-    ({"a": []}, "has no AttentionMap"),
-    ({"a": [AttentionMap("l", torch.rand(2, 3), ["x", "y"])]}, r"\(heads, seq_q, seq_k\), got shape \(2, 3\)"),
-    ({"a": [AttentionMap("l", random_weights(1, 2, 3), ["x"])]}, r"1 query labels .*seq_q = 2"),
-    ({"a": [AttentionMap("l", random_weights(1, 2, 3), ["x", "y"], ["k"])]}, r"1 key labels .*seq_k = 3"),
-    ({"a": [AttentionMap("l", torch.full((1, 2, 2), float("nan")), ["x", "y"])]}, "probabilities"),
-    ({"a": [AttentionMap("l", 3 * torch.ones(1, 2, 2), ["x", "y"])]}, "probabilities"),
-    ({"a": ["not a map"]}, "expected AttentionMap"),
-])
+@pytest.mark.parametrize(
+    "maps, match",
+    [
+        ({}, "examples is empty"),
+        ({"a": []}, "has no AttentionMap"),
+        (
+            {"a": [AttentionMap("l", torch.rand(2, 3), ["x", "y"])]},
+            r"\(heads, seq_q, seq_k\), got shape \(2, 3\)",
+        ),
+        ({"a": [AttentionMap("l", random_weights(1, 2, 3), ["x"])]}, r"1 query labels .*seq_q = 2"),
+        ({"a": [AttentionMap("l", random_weights(1, 2, 3), ["x", "y"], ["k"])]}, r"1 key labels .*seq_k = 3"),
+        ({"a": [AttentionMap("l", torch.full((1, 2, 2), float("nan")), ["x", "y"])]}, "probabilities"),
+        ({"a": [AttentionMap("l", 3 * torch.ones(1, 2, 2), ["x", "y"])]}, "probabilities"),
+        ({"a": ["not a map"]}, "expected AttentionMap"),
+    ],
+)
 def test_attention_explorer_rejects_bad_input(maps, match):
     with pytest.raises(ValueError, match=match):
         attention_explorer(maps)
@@ -105,7 +119,9 @@ def test_attention_explorer_rejects_bad_input(maps, match):
 
 def test_attention_explorer_refuses_a_page_too_heavy():
     with pytest.raises(ValueError, match="fewer or shorter inputs"):
-        attention_explorer({"a": [AttentionMap("l", random_weights(8, 256, 256), [str(i) for i in range(256)])]})
+        attention_explorer(
+            {"a": [AttentionMap("l", random_weights(8, 256, 256), [str(i) for i in range(256)])]}
+        )
 
 
 def test_sampling_data_and_reference_distribution():
@@ -114,8 +130,9 @@ def test_sampling_data_and_reference_distribution():
     data = payload(ex)
     assert data["tokens"] == list("abcde") and data["show"] == 3
     assert [p["text"] for p in data["prompts"]] == ["p1", "p2"]
-    assert torch.allclose(torch.tensor([p["logits"] for p in data["prompts"]], dtype=torch.float64),
-                          logits.double(), atol=5e-5)
+    assert torch.allclose(
+        torch.tensor([p["logits"] for p in data["prompts"]], dtype=torch.float64), logits.double(), atol=5e-5
+    )
     # the reference the page is tested against is softmax(filter_logits(...))
     for t, k, p in [(1.0, None, None), (0.5, 2, None), (1.5, None, 0.6), (0.7, 3, 0.8)]:
         want = torch.softmax(filter_logits(logits[:1].double(), t, k, p), dim=-1)[0]
@@ -125,12 +142,15 @@ def test_sampling_data_and_reference_distribution():
     assert (sampling_distribution(logits[0], 1.0, 2) > 0).sum() == 2
 
 
-@pytest.mark.parametrize("args, match", [
-    ((["a"], torch.randn(5), list("abcde")), r"\(prompts, vocab\)"),
-    ((["a", "b"], torch.randn(1, 5), list("abcde")), "2 prompts"),
-    ((["a"], torch.randn(1, 5), list("abc")), "3 token labels"),
-    ((["a"], torch.tensor([[0.0, float("inf")]]), list("ab")), "finite"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((["a"], torch.randn(5), list("abcde")), r"\(prompts, vocab\)"),
+        ((["a", "b"], torch.randn(1, 5), list("abcde")), "2 prompts"),
+        ((["a"], torch.randn(1, 5), list("abc")), "3 token labels"),
+        ((["a"], torch.tensor([[0.0, float("inf")]]), list("ab")), "finite"),
+    ],
+)
 def test_sampling_explorer_rejects_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         sampling_explorer(*args)
@@ -175,8 +195,7 @@ def test_capture_attention_on_a_gpt_and_an_encoder_decoder():
         assert torch.allclose(w.sum(-1), torch.ones(2, 4, 6), atol=1e-5)
     assert torch.equal(gpt(ids), logits)  # nothing left behind
 
-    model = Transformer(7, 9, d_model=16, num_heads=2, num_encoder_layers=2, num_decoder_layers=1,
-                        d_ff=32)
+    model = Transformer(7, 9, d_model=16, num_heads=2, num_encoder_layers=2, num_decoder_layers=1, d_ff=32)
     src, tgt = torch.randint(1, 7, (1, 5)), torch.randint(1, 9, (1, 4))
     got = capture_attention(model, src, tgt)
     shapes = [tuple(w.shape) for w in got.values()]

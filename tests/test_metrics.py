@@ -8,7 +8,15 @@ import random
 import pytest
 
 from tfmcourse.data.translation import chinese, english
-from tfmcourse.metrics import bleu, bleu_statistics, char_ngrams, chrf, chrf_statistics, exact_match, sentence_chrf
+from tfmcourse.metrics import (
+    bleu,
+    bleu_statistics,
+    char_ngrams,
+    chrf,
+    chrf_statistics,
+    exact_match,
+    sentence_chrf,
+)
 
 
 def test_exact_match():
@@ -63,7 +71,7 @@ def _random_pairs(seed: int, n: int = 200) -> tuple[list[str], list[str]]:
         elif rng.random() < 0.5:
             hyp = chinese(b) if ref == chinese(a) else english(b)
         else:
-            hyp = ref[: rng.randrange(len(ref) + 1)] + ref[rng.randrange(len(ref) + 1):]
+            hyp = ref[: rng.randrange(len(ref) + 1)] + ref[rng.randrange(len(ref) + 1) :]
         hyps.append(hyp)
         refs.append(ref)
     return hyps, refs
@@ -109,8 +117,14 @@ def test_bleu_equals_sacrebleu_on_chinese():
     rng = random.Random(11)
     for _ in range(5):
         refs = [chinese(rng.randrange(10**7)) for _ in range(80)]
-        hyps = [r if rng.random() < 0.3 else chinese(rng.randrange(10**7)) if rng.random() < 0.5
-                else r[: rng.randrange(len(r) + 1)] + r[rng.randrange(len(r) + 1):] for r in refs]
+        hyps = [
+            r
+            if rng.random() < 0.3
+            else chinese(rng.randrange(10**7))
+            if rng.random() < 0.5
+            else r[: rng.randrange(len(r) + 1)] + r[rng.randrange(len(r) + 1) :]
+            for r in refs
+        ]
         want = sacrebleu.corpus_bleu(hyps, [refs], tokenize="zh").score
         assert bleu(hyps, refs) == pytest.approx(want, abs=1e-9)  # same counts, float rounding only
 

@@ -64,7 +64,11 @@ def small_text():
     nxt = torch.tensor([1, 2, 3, 0, 5, 6, 4])
     ids = [0]
     for _ in range(600):
-        ids.append(int(nxt[ids[-1]]) if torch.rand(1, generator=g) < 0.7 else int(torch.randint(0, 7, (1,), generator=g)))
+        ids.append(
+            int(nxt[ids[-1]])
+            if torch.rand(1, generator=g) < 0.7
+            else int(torch.randint(0, 7, (1,), generator=g))
+        )
     return torch.tensor(ids)
 
 
@@ -74,8 +78,10 @@ def test_matches_the_dictionary_reference(small_text, order):
     model = KneserNeyLM(train, 7, order)
     ref = reference_kneser_ney(train.tolist(), 7, order)
     got = model.logprobs(valid)
-    want = torch.tensor([math.log(ref(tuple(valid[:i].tolist()), int(valid[i]))) for i in range(1, len(valid))],
-                        dtype=torch.float64)
+    want = torch.tensor(
+        [math.log(ref(tuple(valid[:i].tolist()), int(valid[i]))) for i in range(1, len(valid))],
+        dtype=torch.float64,
+    )
     torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)  # same arithmetic, in another order
 
 

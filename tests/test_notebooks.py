@@ -7,8 +7,8 @@
 """
 
 from __future__ import annotations
-
 import __future__
+
 import importlib
 import re
 from pathlib import Path
@@ -17,8 +17,7 @@ import nbformat
 import pytest
 import yaml
 
-from tfmcourse.exercises import ExerciseError
-from tfmcourse.exercises import build
+from tfmcourse.exercises import ExerciseError, build
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = build.chapter_notebooks(ROOT)
@@ -102,7 +101,9 @@ def test_setup_cell_reads_the_url_from_config():
 
 def test_generated_files_are_up_to_date():
     stale = build.stale(ROOT)
-    assert not stale, f"stale generated files (run `make notebooks`): {[str(p.relative_to(ROOT)) for p in stale]}"
+    assert not stale, (
+        f"stale generated files (run `make notebooks`): {[str(p.relative_to(ROOT)) for p in stale]}"
+    )
 
 
 def test_exercise_labels_are_unique():
@@ -130,9 +131,14 @@ def _exercises():
             module, as_name = alias.groups()
             later = "\n".join(sources[i + 1 : i + 3])
             call = re.search(rf"{as_name}\.(\w+)\(\s*{name}\b", later)
-            assert call, f"{path.name}: exercise `{name}` is not followed by a `{as_name}.<checker>({name})` cell"
-            found.append(pytest.param(path.name, name, build.stub_source(src), module, call.group(1),
-                                      id=f"{path.stem}:{name}"))
+            assert call, (
+                f"{path.name}: exercise `{name}` is not followed by a `{as_name}.<checker>({name})` cell"
+            )
+            found.append(
+                pytest.param(
+                    path.name, name, build.stub_source(src), module, call.group(1), id=f"{path.stem}:{name}"
+                )
+            )
     return found
 
 
@@ -146,8 +152,13 @@ def test_there_are_exercises():
 @pytest.mark.parametrize("notebook,name,stub,module,checker", EXERCISES)
 def test_stub_fails_with_a_clear_hint(notebook, name, stub, module, checker):
     # Annotations are not evaluated, so the stub needs none of the notebook's imports to be defined.
-    code = compile(stub, f"<stub of {name} in {notebook}>", "exec",
-                   flags=__future__.annotations.compiler_flag, dont_inherit=True)
+    code = compile(
+        stub,
+        f"<stub of {name} in {notebook}>",
+        "exec",
+        flags=__future__.annotations.compiler_flag,
+        dont_inherit=True,
+    )
     namespace: dict = {}
     exec(code, namespace)
     check = getattr(importlib.import_module(f"tfmcourse.exercises.{module}"), checker)
@@ -160,11 +171,14 @@ def test_stub_source_replaces_the_solution_and_keeps_indentation():
     assert build.stub_source(src) == "def f(x):\n    y = 1\n    " + build.STUB
 
 
-@pytest.mark.parametrize("bad", [
-    "def f():\n    # BEGIN SOLUTION\n    return 1\n",
-    "def f():\n    return 1\n    # END SOLUTION\n",
-    "def f():\n    # BEGIN SOLUTION\n    # BEGIN SOLUTION\n    # END SOLUTION\n",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "def f():\n    # BEGIN SOLUTION\n    return 1\n",
+        "def f():\n    return 1\n    # END SOLUTION\n",
+        "def f():\n    # BEGIN SOLUTION\n    # BEGIN SOLUTION\n    # END SOLUTION\n",
+    ],
+)
 def test_stub_source_rejects_unbalanced_markers(bad):
     with pytest.raises(ValueError):
         build.stub_source(bad)

@@ -1,4 +1,5 @@
-"""Tests of tfmcourse.perf: parameter and FLOP counts against a hand count, the MFU table, timing and memory."""
+"""Tests of tfmcourse.perf: parameter and FLOP counts against a hand count, the MFU table, timing and
+memory."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ V, L, D, FF, S, H = 10, 2, 8, 32, 5, 2
 
 def tiny_gpt(impl: str = "naive", tie: bool = True) -> GPT:
     torch.manual_seed(0)
-    return GPT(GPTConfig(vocab_size=V, max_len=S, d_model=D, num_layers=L, num_heads=H, d_ff=FF, impl=impl,
-                         tie_weights=tie))
+    return GPT(
+        GPTConfig(
+            vocab_size=V, max_len=S, d_model=D, num_layers=L, num_heads=H, d_ff=FF, impl=impl, tie_weights=tie
+        )
+    )
 
 
 def test_parameter_counts_by_hand():
@@ -80,8 +84,19 @@ SAMPLE_NAMES = {
     "NVIDIA H100 PCIe": ("H100 PCIe", 756.5e12),
     "NVIDIA H200": ("H200 SXM", 989.4e12),
 }
-UNKNOWN_NAMES = ["NVIDIA H100 NVL", "NVIDIA H100", "NVIDIA H200 NVL", "NVIDIA GH200 480GB", "NVIDIA L40S",
-                 "NVIDIA GeForce RTX 4090", "NVIDIA A10G", "Apple MPS", "CPU: AMD EPYC", "cpu", ""]
+UNKNOWN_NAMES = [
+    "NVIDIA H100 NVL",
+    "NVIDIA H100",
+    "NVIDIA H200 NVL",
+    "NVIDIA GH200 480GB",
+    "NVIDIA L40S",
+    "NVIDIA GeForce RTX 4090",
+    "NVIDIA A10G",
+    "Apple MPS",
+    "CPU: AMD EPYC",
+    "cpu",
+    "",
+]
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)

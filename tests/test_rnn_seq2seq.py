@@ -72,7 +72,7 @@ def test_attention_model_learns_to_copy_short_sequences():
     model = RNNSeq2Seq(5, 16, 8, attention=True, seed=0)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-2)
     g = torch.Generator().manual_seed(0)
-    for step in range(60):
+    for _step in range(60):
         src = copy_sequences(32, 4, num_values=5, generator=g)
         loss = F.cross_entropy(model(src, shifted(src, model.bos)).flatten(0, 1), src.flatten())
         optimizer.zero_grad(), loss.backward(), optimizer.step()
@@ -80,13 +80,16 @@ def test_attention_model_learns_to_copy_short_sequences():
     assert (model.greedy(test) == test).float().mean() > 0.8  # 0.94-0.99 for seeds 0-2
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(src=torch.zeros(2, 3)), "src must be a long tensor"),
-    (dict(src=torch.full((2, 3), 9)), "ids in \\[0, 6\\)"),
-    (dict(src=torch.zeros(2, 20, dtype=torch.long)), "max_len=16"),
-    (dict(tgt_in=torch.zeros(3, 3, dtype=torch.long)), "same batch size"),
-    (dict(tgt_in=torch.full((2, 3), 7)), "ids in \\[0, 7\\)"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(src=torch.zeros(2, 3)), "src must be a long tensor"),
+        (dict(src=torch.full((2, 3), 9)), "ids in \\[0, 6\\)"),
+        (dict(src=torch.zeros(2, 20, dtype=torch.long)), "max_len=16"),
+        (dict(tgt_in=torch.zeros(3, 3, dtype=torch.long)), "same batch size"),
+        (dict(tgt_in=torch.full((2, 3), 7)), "ids in \\[0, 7\\)"),
+    ],
+)
 def test_bad_input_is_named(bad, match):
     model = RNNSeq2Seq(6, 8, 16, attention=True)
     args = {"src": torch.zeros(2, 3, dtype=torch.long), "tgt_in": torch.zeros(2, 3, dtype=torch.long), **bad}

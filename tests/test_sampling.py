@@ -46,7 +46,9 @@ def test_temperature_near_zero_equals_greedy():
 
 def test_higher_temperature_spreads_the_samples():
     logits = random_logits(batch=1, vocab=20, seed=2).expand(4000, 20)
-    distinct = [sample_next(logits, temperature=t, generator=gen(0)).unique().numel() for t in (0.3, 1.0, 3.0)]
+    distinct = [
+        sample_next(logits, temperature=t, generator=gen(0)).unique().numel() for t in (0.3, 1.0, 3.0)
+    ]
     assert distinct[0] < distinct[1] < distinct[2]
 
 
@@ -75,7 +77,14 @@ def test_top_k_larger_than_the_vocabulary_keeps_everything():
 def test_top_p_keeps_the_smallest_set_reaching_p():
     probs = torch.tensor([[0.05, 0.5, 0.15, 0.3]], dtype=torch.float64)
     logits = probs.log()
-    for p, kept in ((0.3, {1}), (0.5, {1}), (0.6, {1, 3}), (0.79, {1, 3}), (0.81, {1, 2, 3}), (0.96, {0, 1, 2, 3})):
+    for p, kept in (
+        (0.3, {1}),
+        (0.5, {1}),
+        (0.6, {1, 3}),
+        (0.79, {1, 3}),
+        (0.81, {1, 2, 3}),
+        (0.96, {0, 1, 2, 3}),
+    ):
         got = set(torch.isfinite(filter_logits(logits, top_p=p))[0].nonzero().flatten().tolist())
         assert got == kept, (p, got)
 
@@ -108,10 +117,20 @@ def test_a_seeded_sampler_repeats_itself():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(temperature=-0.5), dict(temperature="hot"), dict(temperature=float("nan")), dict(top_k=0), dict(top_k=2.5),
-    dict(top_k=True), dict(top_p=0.0), dict(top_p=1.5), dict(generator=0),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(temperature=-0.5),
+        dict(temperature="hot"),
+        dict(temperature=float("nan")),
+        dict(top_k=0),
+        dict(top_k=2.5),
+        dict(top_k=True),
+        dict(top_p=0.0),
+        dict(top_p=1.5),
+        dict(generator=0),
+    ],
+)
 def test_bad_arguments_raise_value_error(kwargs):
     with pytest.raises(ValueError):
         sample_next(random_logits(), **kwargs)
@@ -186,6 +205,8 @@ def test_generation_speed_reports_both_ways():
 
     rows = generation_speed(tiny_gpt(), lengths=(8, 16), repeats=1)
     assert [r["length"] for r in rows] == [8, 16]
-    assert all(r["cached"] > 0 and r["uncached"] > 0 and r["speedup"] == r["cached"] / r["uncached"] for r in rows)
+    assert all(
+        r["cached"] > 0 and r["uncached"] > 0 and r["speedup"] == r["cached"] / r["uncached"] for r in rows
+    )
     with pytest.raises(ValueError, match="lengths"):
         generation_speed(tiny_gpt(), lengths=(100,))

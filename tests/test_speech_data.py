@@ -37,7 +37,9 @@ def test_every_voice_says_every_word_the_same_number_of_times(data):
 def test_words_and_voices():
     assert [w.index for w in speech.WORDS] == list(range(20))
     assert [w.digit for w in speech.WORDS] == list(range(10)) * 2
-    assert speech.WORDS[7].latin == "seven" and speech.WORDS[17].latin == "qī" and speech.WORDS[17].text == "qi1"
+    assert (
+        speech.WORDS[7].latin == "seven" and speech.WORDS[17].latin == "qī" and speech.WORDS[17].text == "qi1"
+    )
     assert set(speech.TEST_VOICES) < set(speech.VOICES) and len(set(speech.VOICES)) == len(speech.VOICES)
 
 
@@ -52,19 +54,25 @@ def test_held_out_voices_are_a_clean_split(data):
 
 
 def test_features_range_and_shape(data):
-    for f in data.features[:: 37]:
+    for f in data.features[::37]:
         assert f.dtype == torch.float32 and f.ndim == 2 and f.shape[1] == speech.N_MELS
         assert f.max() == 0.0 and f.min() >= -speech.DB_RANGE  # dB below the loudest value
         assert torch.allclose(f * speech.DB_STEPS, (f * speech.DB_STEPS).round(), atol=1e-4)  # 1/3 dB steps
-    assert 15 <= int(data.lengths.min()) and int(data.lengths.max()) <= 150
+    assert int(data.lengths.min()) >= 15 and int(data.lengths.max()) <= 150
 
 
 @pytest.mark.parametrize("name", ["seven_en", "qi_zh"])
 def test_stored_waveforms_give_the_stored_features(data, name):
     wave, stored = data.waves[name], data.features[data.wave_index[name]]
     assert wave.ndim == 1 and wave.abs().max() <= 1.0
-    db = audio.log_mel(wave.double(), speech.SAMPLE_RATE, n_fft=speech.N_FFT, hop_length=speech.HOP_LENGTH,
-                       n_mels=speech.N_MELS, f_max=speech.F_MAX)
+    db = audio.log_mel(
+        wave.double(),
+        speech.SAMPLE_RATE,
+        n_fft=speech.N_FFT,
+        hop_length=speech.HOP_LENGTH,
+        n_mels=speech.N_MELS,
+        f_max=speech.F_MAX,
+    )
     again = (db - db.max()).clamp(min=-speech.DB_RANGE).float()
     assert again.shape == stored.shape
     assert (again - stored).abs().max() <= 0.5 / speech.DB_STEPS + 1e-3  # quantization only
@@ -117,7 +125,9 @@ def test_digit_sequences_join_words_of_one_voice(data):
         speech.digit_sequences(sub, 2, min_len=3, max_len=2)
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is needed only to regenerate the data")
+@pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="espeak-ng is needed only to regenerate the data"
+)
 def test_regeneration_reproduces_the_first_voice(tmp_path, monkeypatch, data):
     # Regenerate with the first voice only: the random draws of its utterances come first, so they match.
     monkeypatch.setattr(speech, "VOICES", speech.VOICES[:1])

@@ -35,7 +35,12 @@ def test_front_end_lengths_match_its_output(strides):
 def test_conv_output_length_is_torchs():
     for n, k, s, p in [(100, 3, 2, 1), (101, 3, 2, 1), (7, 5, 3, 0), (8, 4, 2, 1)]:
         got = models.conv_output_length(n, k, s, p)
-        assert got == torch.nn.functional.conv1d(torch.zeros(1, 1, n), torch.zeros(1, 1, k), stride=s, padding=p).shape[-1]
+        assert (
+            got
+            == torch.nn.functional.conv1d(
+                torch.zeros(1, 1, n), torch.zeros(1, 1, k), stride=s, padding=p
+            ).shape[-1]
+        )
 
 
 def test_chapter_front_end_divides_by_four_rounding_up():
@@ -51,11 +56,17 @@ def test_front_end_refuses_bad_configs():
         models.ConvFrontEnd(12, 16, strides=())
 
 
-@pytest.mark.parametrize("make", [
-    lambda: models.SpeechTransformer(12, 5, d_model=16, num_heads=2, d_ff=32),
-    lambda: models.SpeechTransformer(12, 5, d_model=16, num_heads=2, d_ff=32, strides=(2, 2, 2), window=1),
-    lambda: models.SpeechCNN(12, 5, d_model=16, extra_layers=3),
-], ids=["transformer", "transformer-local", "cnn"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: models.SpeechTransformer(12, 5, d_model=16, num_heads=2, d_ff=32),
+        lambda: models.SpeechTransformer(
+            12, 5, d_model=16, num_heads=2, d_ff=32, strides=(2, 2, 2), window=1
+        ),
+        lambda: models.SpeechCNN(12, 5, d_model=16, extra_layers=3),
+    ],
+    ids=["transformer", "transformer-local", "cnn"],
+)
 def test_padding_changes_nothing(make):
     torch.manual_seed(0)
     model = make().eval()
@@ -90,7 +101,7 @@ def test_attention_weights_ignore_padding_and_respect_the_window():
     assert len(weights) == 2 and weights[0].shape == (2, 2, 10, 10)
     for w in weights:
         torch.testing.assert_close(w[0].sum(-1), torch.ones(2, 10))
-        assert (w[1, :, :, out_lengths[1]:] == 0).all()  # no weight on padding
+        assert (w[1, :, :, out_lengths[1] :] == 0).all()  # no weight on padding
         band = (torch.arange(10)[:, None] - torch.arange(10)[None, :]).abs() <= 1
         assert (w[:, :, ~band] == 0).all()  # nothing outside |i - j| <= 1
     _, _, none = model.encode(x, lengths)
@@ -120,23 +131,29 @@ def test_masked_mean():
     torch.testing.assert_close(got, torch.tensor([[0.0, 1.0], [8.0, 9.0]]))
 
 
-@pytest.mark.parametrize("bad, match", [
-    (torch.zeros(2, 10), "features"),
-    (torch.zeros(2, 10, 7), "n_mels=12"),
-    (torch.zeros(2, 10, 12, dtype=torch.long), "features"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (torch.zeros(2, 10), "features"),
+        (torch.zeros(2, 10, 7), "n_mels=12"),
+        (torch.zeros(2, 10, 12, dtype=torch.long), "features"),
+    ],
+)
 def test_bad_features_are_refused(bad, match):
     model = models.SpeechTransformer(12, 5, d_model=16, num_heads=2, d_ff=32)
     with pytest.raises(ValueError, match=match):
         model(bad)
 
 
-@pytest.mark.parametrize("lengths, match", [
-    (torch.tensor([3]), "batch=2"),
-    (torch.tensor([3.0, 4.0]), "integer"),
-    (torch.tensor([0, 4]), r"\[1, frames=10\]"),
-    (torch.tensor([3, 11]), r"\[1, frames=10\]"),
-])
+@pytest.mark.parametrize(
+    "lengths, match",
+    [
+        (torch.tensor([3]), "batch=2"),
+        (torch.tensor([3.0, 4.0]), "integer"),
+        (torch.tensor([0, 4]), r"\[1, frames=10\]"),
+        (torch.tensor([3, 11]), r"\[1, frames=10\]"),
+    ],
+)
 def test_bad_lengths_are_refused(lengths, match):
     model = models.SpeechCNN(12, 5, d_model=16)
     with pytest.raises(ValueError, match=match):
@@ -191,8 +208,9 @@ def test_ctc_trains_on_a_toy_problem():
         where = torch.randint(0, 8, (16,), generator=g)
         x[torch.arange(16), where, labels] = 3.0  # a "word" at a random position
         logits, n = model.frame_logits(x)
-        loss = torch.nn.functional.ctc_loss(logits.log_softmax(-1).transpose(0, 1), labels, n,
-                                            torch.ones(16, dtype=torch.long))
+        loss = torch.nn.functional.ctc_loss(
+            logits.log_softmax(-1).transpose(0, 1), labels, n, torch.ones(16, dtype=torch.long)
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()

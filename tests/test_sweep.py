@@ -52,10 +52,16 @@ def test_record_returns_the_value_and_writes_plain_json(monkeypatch, tmp_path):
 
 def _fake_sweep(tmp_path: Path) -> Path:
     data = {
-        "chapter": "99", "notebook": "book/99_x.ipynb", "code_sha256": "0", "command": "python -m tfmcourse.sweep 99",
-        "date": "2026-01-01", "machine": {"cpu": "cpu", "cpus": 2, "system": "Linux x86_64"},
-        "versions": {"python": "3.11", "torch": "2.13.0", "numpy": "2"}, "seeds": [0, 1, 2, 3],
-        "seconds": [1, 1, 1, 1], "values": {"acc": [0.9, 0.95, 1.0, 0.97], "curve": [[1, 2], [1, 2], [1, 2], [1, 3]]},
+        "chapter": "99",
+        "notebook": "book/99_x.ipynb",
+        "code_sha256": "0",
+        "command": "python -m tfmcourse.sweep 99",
+        "date": "2026-01-01",
+        "machine": {"cpu": "cpu", "cpus": 2, "system": "Linux x86_64"},
+        "versions": {"python": "3.11", "torch": "2.13.0", "numpy": "2"},
+        "seeds": [0, 1, 2, 3],
+        "seconds": [1, 1, 1, 1],
+        "values": {"acc": [0.9, 0.95, 1.0, 0.97], "curve": [[1, 2], [1, 2], [1, 2], [1, 3]]},
     }
     (tmp_path / "sweep_99.json").write_text(json.dumps(data))
     return tmp_path
@@ -84,16 +90,21 @@ def _write_notebook(path: Path, code: list[str]) -> None:
 def test_run_sweep_collects_every_seed_and_fails_on_any_failed_seed(tmp_path):
     book, data = tmp_path / "book", tmp_path / "data"
     book.mkdir()
-    _write_notebook(book / "42_demo.ipynb", [
-        "from tfmcourse.sweep import course_seed, record\nSEED = course_seed()",
-        "record('twice', 2 * SEED)",
-    ])
+    _write_notebook(
+        book / "42_demo.ipynb",
+        [
+            "from tfmcourse.sweep import course_seed, record\nSEED = course_seed()",
+            "record('twice', 2 * SEED)",
+        ],
+    )
     path = sweep.run_sweep("42", [0, 1, 2, 3], jobs=2, data=data, book=book)
     got = json.loads(path.read_text())
     assert got["values"]["twice"] == [0, 2, 4, 6]
     assert got["code_sha256"] == sweep.code_hash(book / "42_demo.ipynb")
     assert {"date", "machine", "versions", "command"} <= set(got)
-    _write_notebook(book / "42_demo.ipynb", ["from tfmcourse.sweep import course_seed\nassert course_seed() != 2"])
+    _write_notebook(
+        book / "42_demo.ipynb", ["from tfmcourse.sweep import course_seed\nassert course_seed() != 2"]
+    )
     with pytest.raises(RuntimeError, match="seed 2"):
         sweep.run_sweep("42", [0, 1, 2, 3], jobs=2, data=data, book=book)
     with pytest.raises(ValueError, match="0, 1, 2 and 3"):
@@ -110,7 +121,9 @@ def test_every_sweep_is_fresh(notebook):
         pytest.skip(f"{notebook.name} records nothing")
     chapter = notebook.name[:2]
     path = sweep.DATA / f"sweep_{chapter}.json"
-    assert path.is_file(), f"{notebook.name} records numbers but has no sweep: python -m tfmcourse.sweep {chapter}"
+    assert path.is_file(), (
+        f"{notebook.name} records numbers but has no sweep: python -m tfmcourse.sweep {chapter}"
+    )
     stored = json.loads(path.read_text(encoding="utf-8"))
     assert {0, 1, 2, 3} <= set(stored["seeds"])
     assert stored["code_sha256"] == sweep.code_hash(notebook), (

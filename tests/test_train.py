@@ -69,8 +69,15 @@ def test_constant_and_make_schedule():
 
 def test_trainer_uses_the_schedule():
     model = nn.Linear(3, 1)
-    trainer = Trainer(model, lambda m, b: m(b).pow(2).mean(), lambda step: torch.ones(4, 3),
-                      lr=0.5, warmup=5, d_model=16, progress=False)
+    trainer = Trainer(
+        model,
+        lambda m, b: m(b).pow(2).mean(),
+        lambda step: torch.ones(4, 3),
+        lr=0.5,
+        warmup=5,
+        d_model=16,
+        progress=False,
+    )
     history = trainer.train(12)
     assert history["lr"] == pytest.approx([noam_lr(s, 16, 5, 0.5) for s in range(1, 13)], rel=1e-12)
 
@@ -87,16 +94,22 @@ def test_label_smoothing_equals_torch(smoothing, ignore_index):
     target[0, 3:] = ignore_index if ignore_index >= 0 else -100
     target[2, 1] = ignore_index if ignore_index >= 0 else -100
     ours = label_smoothed_cross_entropy(logits, target, smoothing, ignore_index=ignore_index)
-    want = F.cross_entropy(logits.reshape(-1, 11), target.reshape(-1), label_smoothing=smoothing,
-                           ignore_index=ignore_index)
+    want = F.cross_entropy(
+        logits.reshape(-1, 11), target.reshape(-1), label_smoothing=smoothing, ignore_index=ignore_index
+    )
     torch.testing.assert_close(ours, want, atol=1e-12, rtol=1e-12)
-    g_ours, = torch.autograd.grad(ours, logits)
-    g_want, = torch.autograd.grad(want, logits)
+    (g_ours,) = torch.autograd.grad(ours, logits)
+    (g_want,) = torch.autograd.grad(want, logits)
     torch.testing.assert_close(g_ours, g_want, atol=1e-12, rtol=1e-12)
     for reduction in ("sum", "none"):
         got = label_smoothed_cross_entropy(logits, target, smoothing, ignore_index, reduction=reduction)
-        ref = F.cross_entropy(logits.reshape(-1, 11), target.reshape(-1), label_smoothing=smoothing,
-                              ignore_index=ignore_index, reduction=reduction)
+        ref = F.cross_entropy(
+            logits.reshape(-1, 11),
+            target.reshape(-1),
+            label_smoothing=smoothing,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
         torch.testing.assert_close(got.reshape(ref.shape), ref, atol=1e-12, rtol=1e-12)
 
 
@@ -232,7 +245,10 @@ def test_resume_is_exact(tmp_path, schedule):
         assert torch.equal(p, q), f"{name} differs after resuming"
     assert resumed.history["loss"] == one_go.history["loss"]
     assert resumed.history["lr"] == one_go.history["lr"]
-    assert resumed.optimizer.state_dict()["state"][0]["step"] == one_go.optimizer.state_dict()["state"][0]["step"]
+    assert (
+        resumed.optimizer.state_dict()["state"][0]["step"]
+        == one_go.optimizer.state_dict()["state"][0]["step"]
+    )
 
 
 def test_checkpoint_restores_python_and_numpy_random_state(tmp_path):
@@ -321,7 +337,9 @@ def test_trainer_bad_arguments():
     with pytest.raises(ValueError, match="steps"):
         make_trainer().train(-1)
     with pytest.raises(ValueError, match="scalar"):
-        Trainer(Tiny(), lambda m, b: m(b[0]), shuffled_batches(tiny_data(), 8), d_model=8, progress=False).train(1)
+        Trainer(
+            Tiny(), lambda m, b: m(b[0]), shuffled_batches(tiny_data(), 8), d_model=8, progress=False
+        ).train(1)
     with pytest.raises(ValueError, match="batch_size"):
         shuffled_batches(tiny_data(), 0)
     with pytest.raises(ValueError, match="same first axis"):

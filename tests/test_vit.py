@@ -26,8 +26,15 @@ def test_patchify_reads_patches_row_by_row():
 @pytest.mark.parametrize("size, patch, channels", [(8, 2, 1), (12, 4, 3), (8, 8, 1)])
 def test_from_hf_vitmodel_equals_last_hidden_state(size, patch, channels):
     torch.manual_seed(size + patch)
-    hc = transformers.ViTConfig(image_size=size, patch_size=patch, num_channels=channels, hidden_size=32,
-                                num_hidden_layers=2, num_attention_heads=4, intermediate_size=48)
+    hc = transformers.ViTConfig(
+        image_size=size,
+        patch_size=patch,
+        num_channels=channels,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=48,
+    )
     hf = transformers.ViTModel(hc, add_pooling_layer=False).eval()
     ours = ViT.from_hf(hf)
     pixels = torch.randn(3, channels, size, size)
@@ -40,8 +47,16 @@ def test_from_hf_vitmodel_equals_last_hidden_state(size, patch, channels):
 
 def test_from_hf_classifier_equals_logits_and_weights_are_returned():
     torch.manual_seed(3)
-    hc = transformers.ViTConfig(image_size=8, patch_size=2, num_channels=1, hidden_size=16, num_hidden_layers=2,
-                                num_attention_heads=2, intermediate_size=32, num_labels=10)
+    hc = transformers.ViTConfig(
+        image_size=8,
+        patch_size=2,
+        num_channels=1,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=10,
+    )
     hf = transformers.ViTForImageClassification(hc).eval()
     ours = ViTClassifier.from_hf(hf)
     pixels = torch.rand(4, 1, 8, 8)

@@ -24,8 +24,15 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-__all__ = ["MEL_SCALES", "hz_to_mel", "mel_to_hz", "mel_filterbank", "power_spectrogram", "log_mel",
-           "num_frames"]
+__all__ = [
+    "MEL_SCALES",
+    "hz_to_mel",
+    "mel_to_hz",
+    "mel_filterbank",
+    "power_spectrogram",
+    "log_mel",
+    "num_frames",
+]
 
 MEL_SCALES = ("htk", "slaney")
 
@@ -57,7 +64,10 @@ def hz_to_mel(f: Tensor | float, scale: str = "htk") -> Tensor:
     if scale == "htk":
         return 2595.0 * torch.log10(1.0 + f / 700.0)
     linear = f / _SLANEY_F_SP
-    log = _SLANEY_MIN_LOG_MEL + torch.log(f.clamp(min=_SLANEY_MIN_LOG_HZ) / _SLANEY_MIN_LOG_HZ) / _SLANEY_LOGSTEP
+    log = (
+        _SLANEY_MIN_LOG_MEL
+        + torch.log(f.clamp(min=_SLANEY_MIN_LOG_HZ) / _SLANEY_MIN_LOG_HZ) / _SLANEY_LOGSTEP
+    )
     return torch.where(f >= _SLANEY_MIN_LOG_HZ, log, linear)
 
 
@@ -68,7 +78,9 @@ def mel_to_hz(m: Tensor | float, scale: str = "htk") -> Tensor:
     if scale == "htk":
         return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
     linear = m * _SLANEY_F_SP
-    log = _SLANEY_MIN_LOG_HZ * torch.exp(_SLANEY_LOGSTEP * (m.clamp(min=_SLANEY_MIN_LOG_MEL) - _SLANEY_MIN_LOG_MEL))
+    log = _SLANEY_MIN_LOG_HZ * torch.exp(
+        _SLANEY_LOGSTEP * (m.clamp(min=_SLANEY_MIN_LOG_MEL) - _SLANEY_MIN_LOG_MEL)
+    )
     return torch.where(m >= _SLANEY_MIN_LOG_MEL, log, linear)
 
 
@@ -114,8 +126,9 @@ def mel_filterbank(
     if norm not in (None, "slaney"):
         raise ValueError(f"norm must be None or 'slaney', got {norm!r}")
     freqs = torch.linspace(0, nyquist, n_freqs, dtype=torch.float64)  # (n_freqs,)
-    mels = torch.linspace(hz_to_mel(f_min, scale).item(), hz_to_mel(f_max, scale).item(), n_mels + 2,
-                          dtype=torch.float64)
+    mels = torch.linspace(
+        hz_to_mel(f_min, scale).item(), hz_to_mel(f_max, scale).item(), n_mels + 2, dtype=torch.float64
+    )
     points = mel_to_hz(mels, scale)  # (n_mels + 2,) edges and centres in Hz
     lower, centre, upper = points[:-2], points[1:-1], points[2:]
     rising = (freqs[:, None] - lower) / (centre - lower)  # (n_freqs, n_mels)
@@ -155,15 +168,28 @@ def power_spectrogram(
     _positive_int("n_fft", n_fft)
     _positive_int("hop_length", hop_length)
     if not isinstance(wave, Tensor) or not wave.is_floating_point() or wave.ndim not in (1, 2):
-        what = f"shape {tuple(wave.shape)} dtype {wave.dtype}" if isinstance(wave, Tensor) else type(wave).__name__
+        what = (
+            f"shape {tuple(wave.shape)} dtype {wave.dtype}"
+            if isinstance(wave, Tensor)
+            else type(wave).__name__
+        )
         raise ValueError(f"wave must be a float tensor (samples,) or (batch, samples), got {what}")
     need = n_fft // 2 + 1 if center else n_fft
     if wave.shape[-1] < need:
-        raise ValueError(f"wave has {wave.shape[-1]} samples (shape {tuple(wave.shape)}); n_fft={n_fft} needs "
-                         f"at least {need}")
+        raise ValueError(
+            f"wave has {wave.shape[-1]} samples (shape {tuple(wave.shape)}); n_fft={n_fft} needs "
+            f"at least {need}"
+        )
     window = torch.hann_window(n_fft, periodic=True, dtype=wave.dtype, device=wave.device)
-    spec = torch.stft(wave, n_fft, hop_length=hop_length, window=window, center=center, pad_mode="reflect",
-                      return_complex=True)  # (..., n_freqs, frames)
+    spec = torch.stft(
+        wave,
+        n_fft,
+        hop_length=hop_length,
+        window=window,
+        center=center,
+        pad_mode="reflect",
+        return_complex=True,
+    )  # (..., n_freqs, frames)
     return spec.abs().pow(2).transpose(-1, -2)
 
 

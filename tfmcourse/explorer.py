@@ -89,7 +89,7 @@ class Explorer:
         """Write the explorer as a standalone HTML page (it needs no other file) and return its path."""
         path = Path(path)
         path.write_text(
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(self.kind)}</title></head>\n<body>\n{self.html}\n</body></html>\n",
             encoding="utf-8",
         )
@@ -100,7 +100,9 @@ class Explorer:
 # Capturing the weights of a model
 
 
-def capture_attention(model: nn.Module, *args, **kwargs) -> dict[str, Float[Tensor, "batch heads seq_q seq_k"]]:
+def capture_attention(
+    model: nn.Module, *args, **kwargs
+) -> dict[str, Float[Tensor, "batch heads seq_q seq_k"]]:
     """Run ``model(*args, **kwargs)`` once and return the weights of every ``MultiHeadAttention`` in it.
 
     Each attention module is asked for its weights (``need_weights=True``) by a forward hook, whatever
@@ -150,24 +152,35 @@ def _check_map(example: str, m: AttentionMap) -> dict:
     where = f"example {example!r}, layer {m.layer!r}"
     w = torch.as_tensor(m.weights).detach().to("cpu", torch.float64)
     if w.ndim != 3:
-        raise ValueError(f"{where}: weights must be (heads, seq_q, seq_k), got shape {tuple(w.shape)}; "
-                         "pick one batch element first, e.g. weights[0]")
+        raise ValueError(
+            f"{where}: weights must be (heads, seq_q, seq_k), got shape {tuple(w.shape)}; "
+            "pick one batch element first, e.g. weights[0]"
+        )
     heads, seq_q, seq_k = w.shape
     if min(w.shape) == 0:
         raise ValueError(f"{where}: weights has an empty axis, shape {tuple(w.shape)}")
     if not torch.isfinite(w).all() or w.min() < -1e-6 or w.max() > 1 + 1e-6:
-        raise ValueError(f"{where}: weights must be probabilities in [0, 1] (softmax outputs), "
-                         f"got values from {w.min().item():.3g} to {w.max().item():.3g}")
+        raise ValueError(
+            f"{where}: weights must be probabilities in [0, 1] (softmax outputs), "
+            f"got values from {w.min().item():.3g} to {w.max().item():.3g}"
+        )
     keys = m.queries if m.keys is None else m.keys
     if len(m.queries) != seq_q:
-        raise ValueError(f"{where}: {len(m.queries)} query labels for weights of shape {tuple(w.shape)} "
-                         f"(seq_q = {seq_q})")
+        raise ValueError(
+            f"{where}: {len(m.queries)} query labels for weights of shape {tuple(w.shape)} (seq_q = {seq_q})"
+        )
     if len(keys) != seq_k:
-        raise ValueError(f"{where}: {len(keys)} key labels for weights of shape {tuple(w.shape)} "
-                         f"(seq_k = {seq_k})")
+        raise ValueError(
+            f"{where}: {len(keys)} key labels for weights of shape {tuple(w.shape)} (seq_k = {seq_k})"
+        )
     per_mille = torch.round(w.clamp(0, 1) * 1000).to(torch.int64)
-    return {"layer": str(m.layer), "queries": [str(t) for t in m.queries], "keys": [str(t) for t in keys],
-            "heads": heads, "w": per_mille.tolist()}
+    return {
+        "layer": str(m.layer),
+        "queries": [str(t) for t in m.queries],
+        "keys": [str(t) for t in keys],
+        "heads": heads,
+        "w": per_mille.tolist(),
+    }
 
 
 def attention_explorer(
@@ -202,8 +215,10 @@ def attention_explorer(
         data.append({"name": str(name), "maps": [_check_map(name, m) for m in maps]})
     values = sum(len(m["w"]) * len(m["queries"]) * len(m["keys"]) for ex in data for m in ex["maps"])
     if values > MAX_VALUES:
-        raise ValueError(f"the explorer would carry {values:,} weights (more than {MAX_VALUES:,}): "
-                         "use fewer or shorter inputs")
+        raise ValueError(
+            f"the explorer would carry {values:,} weights (more than {MAX_VALUES:,}): "
+            "use fewer or shorter inputs"
+        )
     payload = {"title": title, "note": note, "examples": data}
     n_layers = max(len(ex["maps"]) for ex in data)
     summary = f"{len(data)} input(s), up to {n_layers} layer(s)"
@@ -215,7 +230,10 @@ def attention_explorer(
 
 
 def sampling_distribution(
-    logits: Float[Tensor, " vocab"], temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+    logits: Float[Tensor, " vocab"],
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
 ) -> Float[Tensor, " vocab"]:
     """The probabilities the sampling explorer shows: softmax of :func:`~tfmcourse.sampling.filter_logits`.
 
@@ -255,13 +273,18 @@ def sampling_explorer(
     if logits.ndim != 2:
         raise ValueError(f"logits must be (prompts, vocab), got shape {tuple(logits.shape)}")
     if len(prompts) != logits.shape[0]:
-        raise ValueError(f"{len(prompts)} prompts for logits of shape {tuple(logits.shape)} "
-                         f"(one row per prompt expected)")
+        raise ValueError(
+            f"{len(prompts)} prompts for logits of shape {tuple(logits.shape)} (one row per prompt expected)"
+        )
     if len(tokens) != logits.shape[1]:
-        raise ValueError(f"{len(tokens)} token labels for logits of shape {tuple(logits.shape)} "
-                         f"(vocab = {logits.shape[1]})")
+        raise ValueError(
+            f"{len(tokens)} token labels for logits of shape {tuple(logits.shape)} "
+            f"(vocab = {logits.shape[1]})"
+        )
     if len(prompts) == 0 or logits.shape[1] < 2:
-        raise ValueError(f"need at least one prompt and two tokens, got logits of shape {tuple(logits.shape)}")
+        raise ValueError(
+            f"need at least one prompt and two tokens, got logits of shape {tuple(logits.shape)}"
+        )
     if not torch.isfinite(logits).all():
         raise ValueError("logits must be finite (no NaN or inf)")
     if not isinstance(show, int) or show < 1:
@@ -297,7 +320,7 @@ def _fragment(kind: str, payload: dict, script: str) -> str:
     return (
         f'<div class="tfm-explorer {kind}" id="{uid}">\n'
         f"<style>{_CSS.replace('#ROOT', '#' + uid)}</style>\n"
-        f'<noscript>This explorer needs JavaScript.</noscript>\n'
+        f"<noscript>This explorer needs JavaScript.</noscript>\n"
         f'<script type="application/json" class="tfm-data">{data}</script>\n'
         f"<script>(function () {{\n{_COMMON_JS}\n{script}\n"
         f"  start({json.dumps(uid)}, main);\n}})();</script>\n"

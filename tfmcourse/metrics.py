@@ -26,14 +26,24 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-__all__ = ["exact_match", "char_ngrams", "chrf_statistics", "chrf", "sentence_chrf", "bleu_statistics", "bleu"]
+__all__ = [
+    "exact_match",
+    "char_ngrams",
+    "chrf_statistics",
+    "chrf",
+    "sentence_chrf",
+    "bleu_statistics",
+    "bleu",
+]
 
 
 def _check_pairs(hypotheses: Sequence[str], references: Sequence[str]) -> None:
     if isinstance(hypotheses, str) or isinstance(references, str):
         raise ValueError("hypotheses and references must be sequences of strings, not one string")
     if len(hypotheses) != len(references):
-        raise ValueError(f"got {len(hypotheses)} hypotheses but {len(references)} references: they must pair up")
+        raise ValueError(
+            f"got {len(hypotheses)} hypotheses but {len(references)} references: they must pair up"
+        )
 
 
 def exact_match(hypotheses: Sequence[str], references: Sequence[str]) -> float:

@@ -37,8 +37,18 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["course_seed", "seed_everything", "record", "recorded", "load_sweep", "sweep_values",
-           "sweep_table", "sweep_range", "code_hash", "run_sweep"]
+__all__ = [
+    "course_seed",
+    "seed_everything",
+    "record",
+    "recorded",
+    "load_sweep",
+    "sweep_values",
+    "sweep_table",
+    "sweep_range",
+    "code_hash",
+    "run_sweep",
+]
 
 ENV_SEED = "TFMCOURSE_SEED"
 ENV_RECORD = "TFMCOURSE_RECORD"
@@ -93,7 +103,9 @@ def _plain(value: Any, key: str) -> Any:
         return float(value) if isinstance(value, float) else int(value)
     if isinstance(value, (list, tuple)):
         return [_plain(v, key) for v in value]
-    raise TypeError(f"record({key!r}, ...) takes a number, a bool or a list of numbers, got {type(value).__name__}")
+    raise TypeError(
+        f"record({key!r}, ...) takes a number, a bool or a list of numbers, got {type(value).__name__}"
+    )
 
 
 def record(key: str, value: Any) -> Any:
@@ -142,7 +154,9 @@ def code_hash(notebook: Path) -> str:
 def _notebook(chapter: str, book: Path = BOOK) -> Path:
     found = sorted(Path(book).glob(f"{chapter}_*.ipynb"))
     if len(found) != 1:
-        raise ValueError(f"chapter {chapter!r}: expected one notebook book/{chapter}_*.ipynb, found {len(found)}")
+        raise ValueError(
+            f"chapter {chapter!r}: expected one notebook book/{chapter}_*.ipynb, found {len(found)}"
+        )
     return found[0]
 
 
@@ -161,7 +175,9 @@ def sweep_values(chapter: str, key: str, data: Path | None = None) -> list[Any]:
     """The values ``key`` took in the stored sweep of ``chapter``, one per seed (in ``sweep["seeds"]`` order)."""
     sweep = load_sweep(chapter, data)
     if key not in sweep["values"]:
-        raise KeyError(f"the sweep of chapter {chapter} has no value {key!r}; it has {sorted(sweep['values'])}")
+        raise KeyError(
+            f"the sweep of chapter {chapter} has no value {key!r}; it has {sorted(sweep['values'])}"
+        )
     return sweep["values"][key]
 
 
@@ -174,13 +190,15 @@ def _fmt(value: Any, fmt: str) -> str:
 
 
 def sweep_range(chapter: str, key: str, fmt: str = "{:.2f}", data: Path | None = None) -> str:
-    """"lo to hi" over the seeds of the stored sweep, for a scalar ``key`` (e.g. ``"0.13 to 0.15"``)."""
+    """ "lo to hi" over the seeds of the stored sweep, for a scalar ``key`` (e.g. ``"0.13 to 0.15"``)."""
     values = sweep_values(chapter, key, data)
     lo, hi = min(values), max(values)
     return _fmt(lo, fmt) if _fmt(lo, fmt) == _fmt(hi, fmt) else f"{_fmt(lo, fmt)} to {_fmt(hi, fmt)}"
 
 
-def sweep_table(chapter: str, keys: dict[str, str] | list[str], fmt: str = "{:.2f}", data: Path | None = None):
+def sweep_table(
+    chapter: str, keys: dict[str, str] | list[str], fmt: str = "{:.2f}", data: Path | None = None
+):
     """The stored multi-seed numbers as a Markdown table (one row per key, one column per seed).
 
     ``keys`` maps a recorded key to the label shown in its row (a list uses the keys as labels). Below
@@ -203,8 +221,10 @@ def sweep_table(chapter: str, keys: dict[str, str] | list[str], fmt: str = "{:.2
             raise KeyError(f"the sweep of chapter {chapter} has no value {key!r}: rerun the sweep")
         rows.append(f"| {label} | " + " | ".join(_fmt(v, fmt) for v in sweep["values"][key]) + " |")
     m, v = sweep["machine"], sweep["versions"]
-    note = (f"*Measured by `{sweep['command']}` on {sweep['date']}: {m['cpu']} ({m['cpus']} CPUs, "
-            f"{m['system']}), Python {v['python']}, torch {v['torch']}.*")
+    note = (
+        f"*Measured by `{sweep['command']}` on {sweep['date']}: {m['cpu']} ({m['cpus']} CPUs, "
+        f"{m['system']}), Python {v['python']}, torch {v['torch']}.*"
+    )
     return Markdown("\n".join([head, rule, *rows, "", note]))
 
 
@@ -240,8 +260,12 @@ def _run_one(notebook: str, seed: int, timeout: int) -> tuple[int, dict[str, Any
         os.environ[ENV_SEED] = str(seed)
         os.environ[ENV_RECORD] = str(out)
         nb = nbformat.read(notebook, as_version=4)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(Path(notebook).parent)}})
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(Path(notebook).parent)}},
+        )
         start = time.perf_counter()
         try:
             client.execute()
@@ -260,8 +284,15 @@ def _parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def run_sweep(chapter: str, seeds: list[int], jobs: int = 1, timeout: int = 1200,
-              data: Path | None = None, command: str | None = None, book: Path = BOOK) -> Path:
+def run_sweep(
+    chapter: str,
+    seeds: list[int],
+    jobs: int = 1,
+    timeout: int = 1200,
+    data: Path | None = None,
+    command: str | None = None,
+    book: Path = BOOK,
+) -> Path:
     """Execute chapter ``chapter`` once per seed and write its sweep file; raise if any seed fails.
 
     Returns the path written. Seeds 0 to 3 must be among ``seeds``: they are the seeds the book promises.
@@ -276,8 +307,10 @@ def run_sweep(chapter: str, seeds: list[int], jobs: int = 1, timeout: int = 1200
         futures = [pool.submit(_run_one, str(notebook), s, timeout) for s in seeds]
         for f in futures:
             seed, values, error, took = f.result()
-            print(f"chapter {chapter} seed {seed}: {'ok' if values is not None else 'FAILED'} in {took:.0f} s",
-                  flush=True)
+            print(
+                f"chapter {chapter} seed {seed}: {'ok' if values is not None else 'FAILED'} in {took:.0f} s",
+                flush=True,
+            )
             if values is None:
                 failures.append(f"seed {seed}:\n{error}")
             else:
@@ -287,7 +320,9 @@ def run_sweep(chapter: str, seeds: list[int], jobs: int = 1, timeout: int = 1200
     keys = sorted(results[seeds[0]])
     for s in seeds:
         if sorted(results[s]) != keys:
-            raise RuntimeError(f"{notebook.name}: seed {s} recorded {sorted(results[s])}, seed {seeds[0]} {keys}")
+            raise RuntimeError(
+                f"{notebook.name}: seed {s} recorded {sorted(results[s])}, seed {seeds[0]} {keys}"
+            )
     sweep = {
         "chapter": chapter,
         "notebook": f"{Path(book).name}/{notebook.name}",
@@ -311,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tfmcourse.sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("chapters", nargs="+", help='chapter numbers ("01" "07"), or "all"')
     parser.add_argument("--seeds", default="0-3", help="e.g. 0-3 or 0-5 or 0,1,2,3,7 (must include 0-3)")
-    parser.add_argument("--jobs", type=int, default=1, help="seeds run at once (each notebook uses one thread)")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="seeds run at once (each notebook uses one thread)"
+    )
     parser.add_argument("--timeout", type=int, default=1200, help="seconds per cell")
     args = parser.parse_args(argv)
     chapters = args.chapters
@@ -320,8 +357,13 @@ def main(argv: list[str] | None = None) -> int:
     seeds = _parse_seeds(args.seeds)
     for ch in chapters:
         ch = f"{int(ch):02d}"
-        path = run_sweep(ch, seeds, jobs=args.jobs, timeout=args.timeout,
-                         command=f"python -m tfmcourse.sweep {ch} --seeds {args.seeds}")
+        path = run_sweep(
+            ch,
+            seeds,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            command=f"python -m tfmcourse.sweep {ch} --seeds {args.seeds}",
+        )
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
 

@@ -38,8 +38,16 @@ def draw_grid(ax, weights: np.ndarray, gap: float = 0.12) -> None:
     for i in range(n):
         for j in range(n):
             colour = cmap(0.25 + 0.75 * weights[i, j] ** 0.6) if j <= i else "#eef1f5"
-            ax.add_patch(FancyBboxPatch((j + gap / 2, n - 1 - i + gap / 2), 1 - gap, 1 - gap,
-                                        boxstyle="round,pad=0,rounding_size=0.18", linewidth=0, facecolor=colour))
+            ax.add_patch(
+                FancyBboxPatch(
+                    (j + gap / 2, n - 1 - i + gap / 2),
+                    1 - gap,
+                    1 - gap,
+                    boxstyle="round,pad=0,rounding_size=0.18",
+                    linewidth=0,
+                    facecolor=colour,
+                )
+            )
     ax.set_xlim(0, n)
     ax.set_ylim(0, n)
     ax.set_aspect("equal")

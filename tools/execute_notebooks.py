@@ -86,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     todo.sort(key=lambda r: (-timings.get(Path(r.uri).name, 0.0), r.uri))  # longest first
     seed = os.environ.get("TFMCOURSE_SEED", "0")
-    print(f"[execute] {len(todo)} notebook(s) to run with TFMCOURSE_SEED={seed}, {args.jobs} at once; "
-          f"{cached} unchanged, taken from the cache")
+    print(
+        f"[execute] {len(todo)} notebook(s) to run with TFMCOURSE_SEED={seed}, {args.jobs} at once; "
+        f"{cached} unchanged, taken from the cache"
+    )
     if not todo:
         return 0
 
@@ -103,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             if status != 0:
                 failed.append(uri)
     timings_path.write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")
-    print(f"[execute] {len(work) - len(failed)} of {len(work)} ran without error in "
-          f"{time.perf_counter() - start:.0f} s")
+    print(
+        f"[execute] {len(work) - len(failed)} of {len(work)} ran without error in "
+        f"{time.perf_counter() - start:.0f} s"
+    )
     for uri in failed:
         record = cache.get_project_record(uri)
         print(f"\n[execute] {Path(uri).name} failed:\n{record.traceback or '(no traceback recorded)'}")

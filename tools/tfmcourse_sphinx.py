@@ -60,8 +60,9 @@ def check_mathjax_path(app: Sphinx, config) -> None:
     """``mathjax_path`` must be the local copy: a URL would make every formula need the network."""
     path = str(config.mathjax_path)
     if "//" in path or not path.startswith(f"{MATHJAX_DIR}/"):
-        raise ExtensionError(f"mathjax_path should be '{MATHJAX_DIR}/tex-mml-chtml.js' (served from the "
-                             f"site), got {path!r}")
+        raise ExtensionError(
+            f"mathjax_path should be '{MATHJAX_DIR}/tex-mml-chtml.js' (served from the site), got {path!r}"
+        )
 
 
 def learner_copy_button(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -79,12 +80,15 @@ def learner_copy_button(app: Sphinx, pagename: str, templatename: str, context: 
     if learner.is_file():
         url = colab["url"].replace(f"/{pagename}.ipynb", f"/exercises/{learner.name}")
         index = group["buttons"].index(colab) + 1
-        group["buttons"].insert(index, {
-            **colab,
-            "text": "Colab: learner copy",
-            "tooltip": "Open the learner copy (exercises to write, with checkers) in Google Colab",
-            "url": url,
-        })
+        group["buttons"].insert(
+            index,
+            {
+                **colab,
+                "text": "Colab: learner copy",
+                "tooltip": "Open the learner copy (exercises to write, with checkers) in Google Colab",
+                "url": url,
+            },
+        )
 
 
 def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:

@@ -79,11 +79,17 @@ def source_hash(text: str) -> str:
 
 def needs_translation(text: str) -> bool:
     """False for a unit that is only directive fences and options (``solution-start``, ``{bibliography}``)."""
-    return any(line.strip() and not _FENCE.match(line) and not _OPTION.match(line) for line in text.splitlines())
+    return any(
+        line.strip() and not _FENCE.match(line) and not _OPTION.match(line) for line in text.splitlines()
+    )
 
 
 def _slug(text: str) -> str:
-    content = [line for line in text.splitlines() if line.strip() and not _FENCE.match(line) and not _OPTION.match(line)]
+    content = [
+        line
+        for line in text.splitlines()
+        if line.strip() and not _FENCE.match(line) and not _OPTION.match(line)
+    ]
     first = content[0] if content else text.strip().splitlines()[0] if text.strip() else ""
     words = re.findall(r"[a-z0-9]+", first.lower().replace("'", ""))
     return "-".join(words[:6]) or "block"
@@ -216,9 +222,11 @@ def pages(root: Path = ROOT) -> list[Page]:
 def zh_setup_source(root: Path = ROOT) -> str:
     """The setup cell of the Chinese notebooks: the English one plus the lines that select Chinese hints
     and a font with Chinese glyphs for figures."""
-    return (build.setup_cell_source(root) + "\n\nimport os\n\n" + LANG_LINE + "\n\n"
-            "from tfmcourse.plot import use_cjk_font\n\n"
-            "_ = use_cjk_font()  # 图中的中文用系统里的 CJK 字体（Noto Sans CJK、文泉驿正黑……）显示，不会变成方框")
+    return (
+        build.setup_cell_source(root) + "\n\nimport os\n\n" + LANG_LINE + "\n\n"
+        "from tfmcourse.plot import use_cjk_font\n\n"
+        "_ = use_cjk_font()  # 图中的中文用系统里的 CJK 字体（Noto Sans CJK、文泉驿正黑……）显示，不会变成方框"
+    )
 
 
 def zh_notebook(page: Page) -> nbformat.NotebookNode:
@@ -283,9 +291,14 @@ def join_cjk_lines(text: str) -> str:
             continue
         indent = len(line) - len(line.lstrip())
         previous = out[-1] if out else ""
-        if (not code and previous.strip() and _CJK_END.search(previous) and _CJK_START.search(stripped)
-                and indent >= len(previous) - len(previous.lstrip())
-                and not re.match(r"([-*+]|\d+\.|\||#+|:::)\s", stripped)):
+        if (
+            not code
+            and previous.strip()
+            and _CJK_END.search(previous)
+            and _CJK_START.search(stripped)
+            and indent >= len(previous) - len(previous.lstrip())
+            and not re.match(r"([-*+]|\d+\.|\||#+|:::)\s", stripped)
+        ):
             out[-1] = previous + stripped
         else:
             out.append(line)
@@ -325,7 +338,9 @@ def render(root: Path = ROOT) -> dict[Path, str]:
                     cell.source = join_cjk_lines(retarget_links(cell.source, suffixes))
             files[book / f"{page.stem}.ipynb"] = nbformat.writes(nb) + "\n"
             if build.has_exercise(nb):
-                files[root / ZH / "exercises" / page.path.name] = nbformat.writes(zh_learner_notebook(nb)) + "\n"
+                files[root / ZH / "exercises" / page.path.name] = (
+                    nbformat.writes(zh_learner_notebook(nb)) + "\n"
+                )
         else:
             blocks = md_blocks(page.path.read_text(encoding="utf-8"))
             text = "\n\n".join(page.zh_text(k) if needs_translation(b) else b for k, b in blocks)
@@ -371,7 +386,10 @@ def write(root: Path = ROOT) -> int:
             print(f"removed {path.relative_to(root)}")
     bad = problems(root)
     if bad:
-        print("zh: translations to update (the tests fail until they are; see `python tools/zh_edition.py todo STEM`):")
+        print(
+            "zh: translations to update (the tests fail until they are; see `python tools/zh_edition.py "
+            "todo STEM`):"
+        )
         for line in bad:
             print(f"  {line}")
     return 0
@@ -388,8 +406,10 @@ def status(root: Path = ROOT) -> int:
         state = "Chinese" if page.complete() else "placeholder"
         if not page.translation_file.is_file():
             state += " (no translation file)"
-        print(f"{page.stem:<22} {n:>5} {len(report['translated']):>5} {len(report['missing']):>7} "
-              f"{len(report['stale']):>5}  {state}")
+        print(
+            f"{page.stem:<22} {n:>5} {len(report['translated']):>5} {len(report['missing']):>7} "
+            f"{len(report['stale']):>5}  {state}"
+        )
     return 0
 
 
@@ -397,8 +417,13 @@ def _english_at(page: Page, key: str, want: str) -> str | None:
     """The English text of unit ``key`` as it was when its hash was ``want``, from git history."""
     rel = page.path.relative_to(page.root).as_posix()
     try:
-        shas = subprocess.run(["git", "log", "--format=%H", "-n", "200", "--", rel], cwd=page.root,
-                              capture_output=True, text=True, check=True).stdout.split()
+        shas = subprocess.run(
+            ["git", "log", "--format=%H", "-n", "200", "--", rel],
+            cwd=page.root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         return None
     for sha in shas:
@@ -431,8 +456,13 @@ def todo(stem: str, append: bool, root: Path = ROOT) -> int:
                 print("(the English it was translated from is not in git history; compare by hand)")
             else:
                 print("--- what changed in the English since the translation:")
-                print("\n".join(difflib.unified_diff(old.splitlines(), unit.english.splitlines(), "before", "now",
-                                                     lineterm="")))
+                print(
+                    "\n".join(
+                        difflib.unified_diff(
+                            old.splitlines(), unit.english.splitlines(), "before", "now", lineterm=""
+                        )
+                    )
+                )
             print("--- the Chinese now:\n" + str(entries[key]["zh"]).rstrip())
         print("--- English:\n" + unit.english)
     for key in report["orphans"]:
@@ -441,10 +471,16 @@ def todo(stem: str, append: bool, root: Path = ROOT) -> int:
         absent = [k for k in report["missing"] if k not in entries]
         path = page.translation_file
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = path.read_text(encoding="utf-8") if path.is_file() else (
-            f"# Chinese text of {page.path.relative_to(root).as_posix()}, one entry per unit (see tools/zh_edition.py).\n")
+        text = (
+            path.read_text(encoding="utf-8")
+            if path.is_file()
+            else (
+                f"# Chinese text of {page.path.relative_to(root).as_posix()}, one entry per unit (see "
+                "tools/zh_edition.py).\n"
+            )
+        )
         for key in absent:
-            text += f"\n{_yaml_key(key)}:\n  source: {units[key].hash}\n  zh: \"\"\n"
+            text += f'\n{_yaml_key(key)}:\n  source: {units[key].hash}\n  zh: ""\n'
         path.write_text(text, encoding="utf-8")
         print(f"\nappended {len(absent)} empty entries to {path.relative_to(root)}")
     if not (report["missing"] or report["stale"] or report["orphans"]):
@@ -485,18 +521,26 @@ def copy_outputs(root: Path = ROOT) -> int:
             continue
         zh_nb = nbformat.read(zh_path, as_version=4)
         if len(zh_nb.cells) != len(executed.cells):
-            raise SystemExit(f"{zh_path}: {len(zh_nb.cells)} cells, the English has {len(executed.cells)}: "
-                             "run `make notebooks`")
+            raise SystemExit(
+                f"{zh_path}: {len(zh_nb.cells)} cells, the English has {len(executed.cells)}: "
+                "run `make notebooks`"
+            )
         for zh_cell, en_cell in zip(zh_nb.cells, executed.cells):
             if zh_cell.cell_type == "code":
                 zh_cell.outputs = copy.deepcopy(en_cell.outputs)
                 zh_cell.execution_count = en_cell.get("execution_count")
         zh_nb.metadata = copy.deepcopy(executed.metadata) | {"tfmcourse": zh_nb.metadata.get("tfmcourse", {})}
-        zh_cache.cache_notebook_bundle(CacheBundleIn(zh_nb, str(zh_path.resolve())), check_validity=False, overwrite=True)
-        zh_cache.merge_match_into_notebook(nbformat.read(zh_path, as_version=4))  # KeyError if it would not match
+        zh_cache.cache_notebook_bundle(
+            CacheBundleIn(zh_nb, str(zh_path.resolve())), check_validity=False, overwrite=True
+        )
+        zh_cache.merge_match_into_notebook(
+            nbformat.read(zh_path, as_version=4)
+        )  # KeyError if it would not match
         count += 1
     if missing:
-        print(f"[zh] not executed (run tools/execute_notebooks.py first): {', '.join(missing)}", file=sys.stderr)
+        print(
+            f"[zh] not executed (run tools/execute_notebooks.py first): {', '.join(missing)}", file=sys.stderr
+        )
         return 1
     print(f"[zh] outputs of {count} executed English notebook(s) copied into the Chinese build's cache")
     return 0
@@ -510,7 +554,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs="?", default="write", choices=["write", "status", "todo", "outputs"])
     parser.add_argument("stem", nargs="?", help="todo: the page, e.g. 11_bert or glossary")
     parser.add_argument("--append", action="store_true", help="todo: add empty entries for the missing units")
-    parser.add_argument("--check", action="store_true", help="report stale generated files, exit 1; write nothing")
+    parser.add_argument(
+        "--check", action="store_true", help="report stale generated files, exit 1; write nothing"
+    )
     args = parser.parse_args(argv)
     if args.check:
         bad = stale()

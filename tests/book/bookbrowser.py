@@ -1,4 +1,5 @@
-"""Helpers of the built-book tests (fixtures in conftest.py): where things are, the browser, an offline page."""
+"""Helpers of the built-book tests (fixtures in conftest.py): where things are, the browser, an offline
+page."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-INSTALL_HINT = ("install Chromium (Debian/Ubuntu: `sudo apt-get install chromium`; .ci/run does it in CI) "
-                "or point TFMCOURSE_CHROMIUM at a Chrome/Chromium binary")
+INSTALL_HINT = (
+    "install Chromium (Debian/Ubuntu: `sudo apt-get install chromium`; .ci/run does it in CI) "
+    "or point TFMCOURSE_CHROMIUM at a Chrome/Chromium binary"
+)
 
 
 def chromium_path() -> str | None:

@@ -19,7 +19,6 @@ import os
 import threading
 
 import pytest
-
 from bookbrowser import BROWSER_NAMES, INSTALL_HINT, SITE, chromium_path, new_offline_page
 
 
@@ -56,15 +55,22 @@ def browser():
     """Headless Chromium (skips, saying how to install it, when there is none)."""
     path = chromium_path()
     if path is None:
-        pytest.skip(f"no Chromium/Chrome browser found (looked for $TFMCOURSE_CHROMIUM and "
-                    f"{', '.join(BROWSER_NAMES)}): {INSTALL_HINT}")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: install requirements.txt")
+        pytest.skip(
+            f"no Chromium/Chrome browser found (looked for $TFMCOURSE_CHROMIUM and "
+            f"{', '.join(BROWSER_NAMES)}): {INSTALL_HINT}"
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is missing: install requirements.txt"
+    )
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=path,
             headless=True,
             # belt and braces: no host name resolves, so nothing outside this machine can be reached
-            args=["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--disable-background-networking"],
+            args=[
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "--disable-background-networking",
+            ],
         )
         yield browser
         browser.close()

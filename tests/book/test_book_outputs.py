@@ -14,7 +14,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from bookbrowser import ROOT, SITE
 
 CACHE = ROOT / "_build" / ".jupyter_cache"
@@ -25,7 +24,10 @@ NOISE = [
     ("a warning", re.compile(r"\b[A-Z]\w*Warning\b(?::|\s*\()")),
     ("a progress-bar fallback", re.compile(r"IProgress not found|ipywidgets")),
     ("an installed package's path", re.compile(r"site-packages|dist-packages|[/\\]\.venv[/\\]")),
-    ("a path of this machine", re.compile(re.escape(str(ROOT)) + "|" + re.escape(str(Path.home())) + r"[/\\]")),
+    (
+        "a path of this machine",
+        re.compile(re.escape(str(ROOT)) + "|" + re.escape(str(Path.home())) + r"[/\\]"),
+    ),
     ("a system path", re.compile(r"(?<![\w.])/(?:tmp|usr/lib|usr/local/lib|home|root)/|[A-Z]:\\Users\\")),
     ("a traceback", re.compile(r"Traceback \(most recent call last\)")),
 ]
@@ -116,26 +118,35 @@ class OutputText(HTMLParser):
             self.outputs[-1] += data
 
 
-@pytest.mark.parametrize("page", sorted(SITE.glob("book/[0-9][0-9]_*.html")) or [None],
-                         ids=lambda p: p.name if p else "(no build)")
+@pytest.mark.parametrize(
+    "page", sorted(SITE.glob("book/[0-9][0-9]_*.html")) or [None], ids=lambda p: p.name if p else "(no build)"
+)
 def test_no_tool_noise_on_the_pages(page, site):
     """The same on the HTML: what the reader gets, including what the build adds to outputs."""
     if page is None:
         pytest.skip("no built book: run `make book` first")
     parser = OutputText()
     parser.feed(page.read_text(encoding="utf-8"))
-    assert len(parser.outputs) >= 3, f"{page.name}: found {len(parser.outputs)} output areas; has the page changed?"
+    assert len(parser.outputs) >= 3, (
+        f"{page.name}: found {len(parser.outputs)} output areas; has the page changed?"
+    )
     problems = find_noise("\n".join(parser.outputs))
     assert not problems, f"{page.name}:\n" + "\n".join(problems[:20])
 
 
-@pytest.mark.parametrize("text, found", [
-    ("/work/x/.venv/lib/python3.11/site-packages/tqdm/auto.py:21: TqdmWarning: IProgress not found.", True),
-    ("UserWarning: enable_nested_tensor is True", True),
-    ("Traceback (most recent call last):", True),
-    ("1 head(s): 100%|██████████| 600/600 [00:04<00:00, 130.5it/s]", False),
-    ("warnings are errors; the word warning alone is fine", False),
-])
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        (
+            "/work/x/.venv/lib/python3.11/site-packages/tqdm/auto.py:21: TqdmWarning: IProgress not found.",
+            True,
+        ),
+        ("UserWarning: enable_nested_tensor is True", True),
+        ("Traceback (most recent call last):", True),
+        ("1 head(s): 100%|██████████| 600/600 [00:04<00:00, 130.5it/s]", False),
+        ("warnings are errors; the word warning alone is fine", False),
+    ],
+)
 def test_the_scan_finds_what_it_should(text, found):
     assert bool(find_noise(text)) is found
 
@@ -149,9 +160,15 @@ def test_pages_show_the_executed_outputs(path, site):
     parser = OutputText()
     parser.feed(page.read_text(encoding="utf-8"))
     shown = "\n".join(parser.outputs)
-    printed = [line.strip() for cell in nb.cells if cell.cell_type == "code"
-               for out in cell.get("outputs", []) if out.output_type == "stream" and out.name == "stdout"
-               for line in out.text.replace("\r", "\n").splitlines() if line.strip()]
+    printed = [
+        line.strip()
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.output_type == "stream" and out.name == "stdout"
+        for line in out.text.replace("\r", "\n").splitlines()
+        if line.strip()
+    ]
     assert printed, f"{path.name} printed nothing?"
     missing = [line for line in printed if line not in shown]
     assert not missing, f"{page.name} is older than its execution (run `make book`): {missing[:3]}"

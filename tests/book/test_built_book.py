@@ -21,7 +21,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from bookbrowser import ROOT, SITE, new_offline_page, screenshot_path
 
 SKIP_DIRS = {"_static", "_sources", "_images", "reports", "_panels_static"}
@@ -41,8 +40,10 @@ CHAPTERS = [p for p in PAGES if re.fullmatch(r"book/\d\d_\w+\.html", p)]
 PAGE_PARAMS = PAGES or ["(no built book)"]
 CHAPTER_PARAMS = CHAPTERS or ["(no built book)"]
 
-RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(?:frac|sqrt|mathrm|text|sum|cdot|times|left|right|begin|end|"
-                     r"alpha|beta|varepsilon|epsilon|mathbf|operatorname|log|exp|infty|le|ge)\b")
+RAW_TEX = re.compile(
+    r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(?:frac|sqrt|mathrm|text|sum|cdot|times|left|right|begin|end|"
+    r"alpha|beta|varepsilon|epsilon|mathbf|operatorname|log|exp|infty|le|ge)\b"
+)
 
 # The text of the page outside code, scripts and typeset math: where raw TeX would show.
 VISIBLE_TEXT_JS = """() => {
@@ -77,26 +78,39 @@ def visit(server, browser):
         context, offline = new_offline_page(browser, server)
         tab = offline.page
         tab.goto(server + page, wait_until="load")
-        if page in ("index.html", "zh/index.html"):  # each edition's root sends the reader to its introduction
+        if page in (
+            "index.html",
+            "zh/index.html",
+        ):  # each edition's root sends the reader to its introduction
             tab.wait_for_url("**/book/intro.html", wait_until="load")
         math_count = tab.locator(".math").count()
         if math_count:
-            tab.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000)
+            tab.wait_for_function(
+                "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60_000
+            )
             tab.evaluate("() => MathJax.startup.promise")
         result = {
             "url": tab.url,
             "title": tab.title(),
             "math": math_count,
             "untypeset": tab.eval_on_selector_all(
-                ".math", "els => els.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 80))"),
+                ".math",
+                "els => els.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, "
+                "80))",
+            ),
             "raw_tex": sorted(set(RAW_TEX.findall(tab.evaluate(VISIBLE_TEXT_JS)))),
             "images": tab.eval_on_selector_all(
-                "img", "els => els.map(e => [e.getAttribute('src'), e.complete, e.naturalWidth])"),
+                "img", "els => els.map(e => [e.getAttribute('src'), e.complete, e.naturalWidth])"
+            ),
         }
         tab.screenshot(path=screenshot_path(page.removesuffix(".html").replace("/", "_")))
         context.close()
-        result.update(blocked=offline.blocked, failed=offline.failed,
-                      console_errors=offline.console_errors, page_errors=offline.page_errors)
+        result.update(
+            blocked=offline.blocked,
+            failed=offline.failed,
+            console_errors=offline.console_errors,
+            page_errors=offline.page_errors,
+        )
         _visits[page] = result
         return result
 
@@ -123,7 +137,9 @@ def test_page_loads_offline_without_errors(page, visit):
 def test_math_is_typeset(page, visit):
     need_site(page)
     v = visit(page)
-    assert not v["untypeset"], f"{page}: {len(v['untypeset'])} of {v['math']} formulas not typeset: {v['untypeset'][:3]}"
+    assert not v["untypeset"], (
+        f"{page}: {len(v['untypeset'])} of {v['math']} formulas not typeset: {v['untypeset'][:3]}"
+    )
     assert not v["raw_tex"], f"{page}: raw TeX left in the text: {v['raw_tex']}"
 
 
@@ -158,15 +174,22 @@ def test_chapter_page_layout(page, server, offline_page):
     assert tab.locator("link[rel='icon'][href$='favicon.png']").count() == 1
     assert tab.locator("img.logo__image").count() >= 1
     # Colab: the full chapter, and the learner copy when there is one
-    links = tab.eval_on_selector_all("a[href^='https://colab.research.google.com/']", "els => els.map(e => e.href)")
+    links = tab.eval_on_selector_all(
+        "a[href^='https://colab.research.google.com/']", "els => els.map(e => e.href)"
+    )
     stem = Path(page).stem
-    assert any(link.endswith(f"/book/{stem}.ipynb") for link in links), f"{page}: no Colab link to book/: {links}"
+    assert any(link.endswith(f"/book/{stem}.ipynb") for link in links), (
+        f"{page}: no Colab link to book/: {links}"
+    )
     if (ROOT / "exercises" / f"{stem}.ipynb").is_file():
-        assert any(link.endswith(f"/exercises/{stem}.ipynb") for link in links), \
+        assert any(link.endswith(f"/exercises/{stem}.ipynb") for link in links), (
             f"{page}: no Colab link to the learner copy: {links}"
+        )
 
 
-SOLUTION_PAGES = [p for p in CHAPTERS if SITE.joinpath(p).is_file() and 'class="solution' in SITE.joinpath(p).read_text()]
+SOLUTION_PAGES = [
+    p for p in CHAPTERS if SITE.joinpath(p).is_file() and 'class="solution' in SITE.joinpath(p).read_text()
+]
 
 
 @pytest.mark.parametrize("page", SOLUTION_PAGES or ["(no built book)"])
@@ -189,7 +212,9 @@ def test_solutions_start_collapsed_and_open_on_click(page, server, offline_page)
     assert not offline_page.page_errors and not offline_page.console_errors
 
 
-EXPLORER_PAGES = [p for p in CHAPTERS if SITE.joinpath(p).is_file() and "tfm-explorer" in SITE.joinpath(p).read_text()]
+EXPLORER_PAGES = [
+    p for p in CHAPTERS if SITE.joinpath(p).is_file() and "tfm-explorer" in SITE.joinpath(p).read_text()
+]
 
 
 def test_the_explorers_are_where_they_should_be(site):
@@ -216,7 +241,9 @@ def test_explorers_respond_to_clicks(page, server, offline_page):
             root.locator(".tfm-chip[data-q='0']").click()
             assert readout.get_attribute("data-query") == "0"
             assert readout.inner_text() != before, f"{page}: clicking a query changed nothing"
-            colours = lambda: root.locator(".tfm-cell").evaluate_all("els => els.map(e => e.style.background)")  # noqa: E731
+            colours = lambda: root.locator(".tfm-cell").evaluate_all(
+                "els => els.map(e => e.style.background)"
+            )  # noqa: E731
             heads = root.locator("[data-head]")
             if heads.count() > 1:
                 grid = colours()
@@ -225,14 +252,20 @@ def test_explorers_respond_to_clicks(page, server, offline_page):
                 assert colours() != grid, f"{page}: another head shows the same grid"
         else:
             summary = root.locator("[data-role=summary]")
-            top = lambda: max(float(x) for x in root.locator(".tfm-prob").evaluate_all(  # noqa: E731
-                "els => els.map(e => e.getAttribute('data-p'))"))
+            top = lambda: max(
+                float(x)
+                for x in root.locator(".tfm-prob").evaluate_all(  # noqa: E731
+                    "els => els.map(e => e.getAttribute('data-p'))"
+                )
+            )
             p1 = top()
             root.locator("[data-role=temperature]").evaluate(
-                "e => { e.value = 0.3; e.dispatchEvent(new Event('input', {bubbles: true})); }")
+                "e => { e.value = 0.3; e.dispatchEvent(new Event('input', {bubbles: true})); }"
+            )
             assert top() > p1, f"{page}: a lower temperature did not sharpen the distribution"
             root.locator("[data-role=top-k]").evaluate(
-                "e => { e.value = 1; e.dispatchEvent(new Event('input', {bubbles: true})); }")
+                "e => { e.value = 1; e.dispatchEvent(new Event('input', {bubbles: true})); }"
+            )
             assert summary.get_attribute("data-kept") == "1" and top() == pytest.approx(1.0)
         root.screenshot(path=screenshot_path(f"{Path(page).stem}_explorer{i + 1}"))
     assert not offline_page.page_errors and not offline_page.console_errors
@@ -243,7 +276,9 @@ def test_search_finds_attention(site, server, offline_page):
     tab.goto(server + "search.html?q=attention", wait_until="load")
     results = tab.locator("#search-results ul.search li")
     results.first.wait_for(timeout=60_000)
-    links = tab.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.getAttribute('href'))")
+    links = tab.eval_on_selector_all(
+        "#search-results ul.search li a", "els => els.map(e => e.getAttribute('href'))"
+    )
     assert any("02_attention" in link for link in links), f"search for 'attention' found: {links[:10]}"
     tab.screenshot(path=screenshot_path("search_attention"))
     assert not offline_page.page_errors and not offline_page.blocked

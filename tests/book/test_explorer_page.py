@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import pytest
 import torch
+from bookbrowser import screenshot_path
 
 from tfmcourse.explorer import AttentionMap, attention_explorer, sampling_distribution, sampling_explorer
-
-from bookbrowser import screenshot_path
 
 
 def show(offline_page, explorer):
     page = offline_page.page
-    page.set_content(f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{explorer.html}</body></html>')
+    page.set_content(
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{explorer.html}</body></html>'
+    )
     page.wait_for_selector(".tfm-explorer[data-ready]")
     return page
 
 
 def chip_weights(page) -> list[float]:
-    return [float(x) for x in page.eval_on_selector_all(
-        "[data-k]", "els => els.map(e => e.getAttribute('data-w'))")]
+    return [
+        float(x)
+        for x in page.eval_on_selector_all("[data-k]", "els => els.map(e => e.getAttribute('data-w'))")
+    ]
 
 
 def test_attention_explorer_shows_the_weights_of_the_clicked_query(offline_page):
@@ -31,8 +34,9 @@ def test_attention_explorer_shows_the_weights_of_the_clicked_query(offline_page)
     w = torch.softmax(3 * torch.randn(3, 5, 6), dim=-1)  # (heads, seq_q, seq_k)
     queries, keys = list("ABCDE"), ["k0", "k1", "k2", "k3", "k4", "k5"]
     w2 = torch.softmax(torch.randn(2, 5, 5), dim=-1)
-    ex = attention_explorer({"one": [AttentionMap("cross", w, queries, keys)],
-                             "two": [AttentionMap("self", w2, queries)]})
+    ex = attention_explorer(
+        {"one": [AttentionMap("cross", w, queries, keys)], "two": [AttentionMap("self", w2, queries)]}
+    )
     page = show(offline_page, ex)
 
     # at first: head 1, the last query
@@ -58,20 +62,27 @@ def test_attention_explorer_shows_the_weights_of_the_clicked_query(offline_page)
     assert page.get_attribute("[data-role=readout]", "data-query") == "4"
     # the grid holds every weight of the chosen head
     page.click("[data-head='1']")
-    cells = [float(x) for x in page.eval_on_selector_all(".tfm-cell", "els => els.map(e => e.getAttribute('data-w'))")]
+    cells = [
+        float(x)
+        for x in page.eval_on_selector_all(".tfm-cell", "els => els.map(e => e.getAttribute('data-w'))")
+    ]
     assert cells == pytest.approx(w[1].flatten().tolist(), abs=6e-4)
     # another input: its own tokens and layer; the chosen head (2) stays, the query is the last again
     page.select_option("[data-role=example]", "1")
-    assert page.eval_on_selector_all("[data-role=layer] option", "els => els.map(e => e.textContent)") == ["self"]
+    assert page.eval_on_selector_all("[data-role=layer] option", "els => els.map(e => e.textContent)") == [
+        "self"
+    ]
     assert chip_weights(page) == pytest.approx(w2[1, 4].tolist(), abs=6e-4)
     page.locator(".tfm-explorer").screenshot(path=screenshot_path("explorer-attention-standalone"))
     assert not offline_page.console_errors and not offline_page.page_errors
 
 
 def set_slider(page, role, value):
-    page.eval_on_selector(f"[data-role='{role}']",
-                          "(e, v) => { e.value = v; e.dispatchEvent(new Event('input', {bubbles: true})); }",
-                          str(value))
+    page.eval_on_selector(
+        f"[data-role='{role}']",
+        "(e, v) => { e.value = v; e.dispatchEvent(new Event('input', {bubbles: true})); }",
+        str(value),
+    )
 
 
 def test_sampling_explorer_matches_filter_logits(offline_page):
@@ -84,12 +95,21 @@ def test_sampling_explorer_matches_filter_logits(offline_page):
 
     def shown():
         pairs = page.eval_on_selector_all(
-            ".tfm-prob", "els => els.map(e => [Number(e.getAttribute('data-token')), Number(e.getAttribute('data-p'))])")
+            ".tfm-prob",
+            "els => els.map(e => [Number(e.getAttribute('data-token')), Number(e.getAttribute('data-p'))])",
+        )
         return {int(i): p for i, p in pairs}
 
     for prompt in (0, 1):
         page.select_option("[data-role=prompt]", str(prompt))
-        for t, k, p in [(1.0, 30, 1.0), (0.3, 30, 1.0), (1.7, 5, 1.0), (1.0, 30, 0.5), (0.8, 4, 0.9), (1.0, 1, 1.0)]:
+        for t, k, p in [
+            (1.0, 30, 1.0),
+            (0.3, 30, 1.0),
+            (1.7, 5, 1.0),
+            (1.0, 30, 0.5),
+            (0.8, 4, 0.9),
+            (1.0, 1, 1.0),
+        ]:
             set_slider(page, "temperature", t)
             set_slider(page, "top-k", k)
             set_slider(page, "top-p", p)

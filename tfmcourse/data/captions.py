@@ -30,8 +30,13 @@ DIGIT_WORDS: dict[str, tuple[str, ...]] = {
 
 #: Caption templates used for training, per language; ``{}`` is the digit's word.
 TEMPLATES: dict[str, tuple[str, ...]] = {
-    "en": ("a handwritten {}", "the digit {}", "a picture of the number {}", "{}, written by hand",
-           "a small image of a handwritten {}"),
+    "en": (
+        "a handwritten {}",
+        "the digit {}",
+        "a picture of the number {}",
+        "{}, written by hand",
+        "a small image of a handwritten {}",
+    ),
     "zh": ("手写的数字{}", "数字{}", "一张{}的图片", "这是{}", "手写的{}"),
 }
 
@@ -88,12 +93,17 @@ class CaptionTokenizer:
         ``max_len`` (a longer text is an error)."""
         if isinstance(texts, str) or not len(texts):
             raise ValueError("texts must be a non-empty list of strings")
-        rows = [[self.sot_id] + [self.index.get(w, self.unk_id) for w in self.split(t)] + [self.eot_id] for t in texts]
+        rows = [
+            [self.sot_id] + [self.index.get(w, self.unk_id) for w in self.split(t)] + [self.eot_id]
+            for t in texts
+        ]
         longest = max(len(r) for r in rows)
         seq = longest if max_len is None else max_len
         if longest > seq:
-            raise ValueError(f"a text has {longest} tokens with [SOT] and [EOT], more than max_len={max_len}: "
-                             f"{texts[max(range(len(rows)), key=lambda i: len(rows[i]))]!r}")
+            raise ValueError(
+                f"a text has {longest} tokens with [SOT] and [EOT], more than max_len={max_len}: "
+                f"{texts[max(range(len(rows)), key=lambda i: len(rows[i]))]!r}"
+            )
         ids = torch.full((len(rows), seq), self.pad_id, dtype=torch.long)
         for i, r in enumerate(rows):
             ids[i, : len(r)] = torch.tensor(r)

@@ -83,7 +83,11 @@ def split_documents(documents: Iterable[str], valid_fraction: float = 0.1) -> tu
     both halves cover every document and no line is split. The heads are joined in the given order,
     separated by a blank line, and so are the tails. Deterministic.
     """
-    if isinstance(valid_fraction, bool) or not isinstance(valid_fraction, (int, float)) or not 0.0 < valid_fraction < 1.0:
+    if (
+        isinstance(valid_fraction, bool)
+        or not isinstance(valid_fraction, (int, float))
+        or not 0.0 < valid_fraction < 1.0
+    ):
         raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction!r}")
     train, valid = [], []
     for text in documents:
@@ -107,14 +111,16 @@ def split_documents_three(
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f < 1.0:
             raise ValueError(f"{name} must be in (0, 1), got {f!r}")
     if valid_fraction + test_fraction >= 1.0:
-        raise ValueError(f"valid_fraction + test_fraction must be < 1, got {valid_fraction} + {test_fraction}")
+        raise ValueError(
+            f"valid_fraction + test_fraction must be < 1, got {valid_fraction} + {test_fraction}"
+        )
     train, valid, test = [], [], []
     for text in documents:
         text = text.strip("\n") + "\n"
         head, _ = _split_at_line(text, 1.0 - (valid_fraction + test_fraction))  # the cut of split_documents
         rest, tail = _split_at_line(text, 1.0 - test_fraction)
         head = head if len(head) <= len(rest) else rest
-        middle = rest[len(head):]
+        middle = rest[len(head) :]
         train.append(head)
         for part, out in ((middle, valid), (tail, test)):
             if part:
@@ -164,7 +170,9 @@ def pydoc_corpus(valid_fraction: float = 0.1, dedup: bool = True) -> tuple[str, 
     return split_documents(dedup_paragraphs(topics) if dedup else topics, valid_fraction)
 
 
-def pydoc_splits(valid_fraction: float = 0.05, test_fraction: float = 0.05, dedup: bool = True) -> tuple[str, str, str]:
+def pydoc_splits(
+    valid_fraction: float = 0.05, test_fraction: float = 0.05, dedup: bool = True
+) -> tuple[str, str, str]:
     """``(train_text, valid_text, test_text)`` from the documentation topics, each topic cut by
     :func:`split_documents_three` (by default 90% / 5% / 5%), repeated paragraphs removed first when
     ``dedup``. The training part is the same text as :func:`pydoc_corpus`'s (with the same total held
@@ -212,7 +220,9 @@ class CharTokenizer:
         try:
             return torch.tensor([self._id[ch] for ch in text], dtype=torch.long)
         except KeyError as e:
-            raise ValueError(f"character {e.args[0]!r} is not in the tokenizer's {self.vocab_size} characters") from None
+            raise ValueError(
+                f"character {e.args[0]!r} is not in the tokenizer's {self.vocab_size} characters"
+            ) from None
 
     def decode(self, ids: Int[Tensor, " n"] | Iterable[int]) -> str:
         """ids (a 1-D tensor or a list) -> ``str``."""
@@ -236,7 +246,9 @@ def train_bpe(texts: Iterable[str], vocab_size: int = 512, min_frequency: int = 
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     if not isinstance(vocab_size, int) or vocab_size < 258:
-        raise ValueError(f"vocab_size must be an int >= 258 (1 special + 256 bytes + 1 merge), got {vocab_size!r}")
+        raise ValueError(
+            f"vocab_size must be an int >= 258 (1 special + 256 bytes + 1 merge), got {vocab_size!r}"
+        )
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -299,7 +311,9 @@ def bpe_merge_step(
     return best, new_words
 
 
-def learn_bpe_merges(words: dict[tuple[str, ...], int], num_merges: int, rank: dict[str, int] | None = None) -> list[tuple[str, str]]:
+def learn_bpe_merges(
+    words: dict[tuple[str, ...], int], num_merges: int, rank: dict[str, int] | None = None
+) -> list[tuple[str, str]]:
     """The first ``num_merges`` merges of BPE training on ``words`` (see :func:`bpe_merge_step`), in
     order. With ``rank`` (the initial vocabulary, symbol -> id), each new symbol gets the next id, so
     ties are broken as Hugging Face's ``tokenizers`` trainer breaks them; a plain Python loop, slow but
@@ -348,7 +362,9 @@ def _check_period(period: object, repeats: object) -> None:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"{name} must be a positive int, got {n!r}")
     if period * repeats < 2:
-        raise ValueError(f"period * repeats must be at least 2 (one token and the next), got {period} * {repeats}")
+        raise ValueError(
+            f"period * repeats must be at least 2 (one token and the next), got {period} * {repeats}"
+        )
 
 
 def repeated_passages(tokens: Int[Tensor, " n"], period: int, repeats: int) -> Int[Tensor, "rows width"]:
@@ -361,7 +377,9 @@ def repeated_passages(tokens: Int[Tensor, " n"], period: int, repeats: int) -> I
     _check_period(period, repeats)
     n = tokens.numel() // period
     if n < 1:
-        raise ValueError(f"tokens has shape {tuple(tokens.shape)}: too short for one passage of period={period}")
+        raise ValueError(
+            f"tokens has shape {tuple(tokens.shape)}: too short for one passage of period={period}"
+        )
     return tokens[: n * period].reshape(n, period).repeat(1, repeats)
 
 

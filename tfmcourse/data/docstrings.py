@@ -25,9 +25,30 @@ __all__ = ["AREAS", "Docstring", "docstring_dataset", "split_dataset"]
 #: The areas of the standard library and the modules whose docstrings represent them.
 AREAS: dict[str, tuple[str, ...]] = {
     "text": ("string", "re", "textwrap", "difflib", "unicodedata", "codecs", "html", "html.parser"),
-    "files": ("os", "os.path", "shutil", "pathlib", "glob", "fnmatch", "tempfile", "filecmp", "zipfile", "tarfile"),
-    "network": ("socket", "ssl", "http.client", "http.server", "urllib.request", "urllib.parse", "smtplib",
-                "ftplib", "email.message", "ipaddress"),
+    "files": (
+        "os",
+        "os.path",
+        "shutil",
+        "pathlib",
+        "glob",
+        "fnmatch",
+        "tempfile",
+        "filecmp",
+        "zipfile",
+        "tarfile",
+    ),
+    "network": (
+        "socket",
+        "ssl",
+        "http.client",
+        "http.server",
+        "urllib.request",
+        "urllib.parse",
+        "smtplib",
+        "ftplib",
+        "email.message",
+        "ipaddress",
+    ),
     "numbers": ("math", "cmath", "statistics", "decimal", "fractions", "random", "numbers"),
     "time": ("time", "datetime", "calendar", "zoneinfo", "sched"),
     "concurrency": ("threading", "multiprocessing", "concurrent.futures", "queue", "asyncio", "subprocess"),
@@ -72,7 +93,9 @@ def _module_docstrings(module_name: str, min_chars: int) -> list[tuple[str, str]
     return found
 
 
-def docstring_dataset(areas: dict[str, tuple[str, ...]] | None = None, min_chars: int = 40) -> tuple[list[Docstring], list[str]]:
+def docstring_dataset(
+    areas: dict[str, tuple[str, ...]] | None = None, min_chars: int = 40
+) -> tuple[list[Docstring], list[str]]:
     """All the labelled docstrings of ``areas`` (default :data:`AREAS`) and the list of area names.
 
     Docstrings shorter than ``min_chars`` characters are skipped, and each distinct text is kept once
@@ -98,10 +121,16 @@ def docstring_dataset(areas: dict[str, tuple[str, ...]] | None = None, min_chars
     return examples, names
 
 
-def split_dataset(examples: list[Docstring], test_fraction: float = 0.4) -> tuple[list[Docstring], list[Docstring]]:
+def split_dataset(
+    examples: list[Docstring], test_fraction: float = 0.4
+) -> tuple[list[Docstring], list[Docstring]]:
     """``(train, test)``: each example goes to the test part when the CRC-32 of its name falls in the
     first ``test_fraction`` of the hash range. The same split on every run and machine."""
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
+    if (
+        isinstance(test_fraction, bool)
+        or not isinstance(test_fraction, (int, float))
+        or not 0 < test_fraction < 1
+    ):
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     cut = int(test_fraction * 2**32)
     train = [e for e in examples if zlib.crc32(e.name.encode("utf-8")) >= cut]

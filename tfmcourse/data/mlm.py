@@ -27,8 +27,20 @@ import torch
 from jaxtyping import Int
 from torch import Tensor
 
-__all__ = ["SPECIAL_TOKENS", "PAD", "UNK", "CLS", "SEP", "MASK", "IGNORE", "train_wordpiece", "mask_tokens",
-           "mlm_batches", "encode_texts", "span_corruption"]
+__all__ = [
+    "SPECIAL_TOKENS",
+    "PAD",
+    "UNK",
+    "CLS",
+    "SEP",
+    "MASK",
+    "IGNORE",
+    "train_wordpiece",
+    "mask_tokens",
+    "mlm_batches",
+    "encode_texts",
+    "span_corruption",
+]
 
 #: BERT's special tokens, in id order.
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -65,9 +77,13 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int = 2000, min_frequency:
     chars = sorted({c for word in words for c in word})
     vocab = [*SPECIAL_TOKENS, *chars, *("##" + c for c in chars)]
     if len(vocab) > vocab_size:
-        raise ValueError(f"vocab_size={vocab_size} is too small for the {len(chars)} characters of the text "
-                         f"(needs at least {len(vocab)})")
-    frequent = sorted((w for w, n in words.items() if n >= min_frequency and len(w) > 1), key=lambda w: (-words[w], w))
+        raise ValueError(
+            f"vocab_size={vocab_size} is too small for the {len(chars)} characters of the text "
+            f"(needs at least {len(vocab)})"
+        )
+    frequent = sorted(
+        (w for w, n in words.items() if n >= min_frequency and len(w) > 1), key=lambda w: (-words[w], w)
+    )
     vocab += frequent[: vocab_size - len(vocab)]
     tok = Tokenizer(models.WordPiece({piece: i for i, piece in enumerate(vocab)}, unk_token="[UNK]"))
     tok.normalizer, tok.pre_tokenizer, tok.decoder = normalizer, pre_tokenizer, decoders.WordPiece()
@@ -90,7 +106,9 @@ def mask_tokens(
     id at every picked position and :data:`IGNORE` (``-100``) elsewhere. ``ids`` is not modified.
     """
     if not isinstance(ids, Tensor) or ids.ndim != 2 or ids.is_floating_point():
-        raise ValueError(f"ids must be a (batch, seq) integer tensor, got {getattr(ids, 'shape', type(ids).__name__)}")
+        raise ValueError(
+            f"ids must be a (batch, seq) integer tensor, got {getattr(ids, 'shape', type(ids).__name__)}"
+        )
     if not 0.0 < p < 1.0:
         raise ValueError(f"p must be in (0, 1), got {p!r}")
     if not num_special < vocab_size:
@@ -113,9 +131,13 @@ def mlm_batches(
     :func:`mask_tokens`. Step ``s`` uses a generator seeded with ``(seed, s)``: a batch depends only on
     the step."""
     if not isinstance(tokens, Tensor) or tokens.ndim != 1 or tokens.is_floating_point():
-        raise ValueError(f"tokens must be a 1-D integer tensor, got {getattr(tokens, 'shape', type(tokens).__name__)}")
+        raise ValueError(
+            f"tokens must be a 1-D integer tensor, got {getattr(tokens, 'shape', type(tokens).__name__)}"
+        )
     if not isinstance(seq_len, int) or seq_len < 3 or tokens.numel() < seq_len:
-        raise ValueError(f"seq_len must be an int in [3, {tokens.numel()}] (the stream's length), got {seq_len!r}")
+        raise ValueError(
+            f"seq_len must be an int in [3, {tokens.numel()}] (the stream's length), got {seq_len!r}"
+        )
     window = seq_len - 2
     offsets = torch.arange(window)
 
@@ -129,7 +151,9 @@ def mlm_batches(
     return get_batch
 
 
-def encode_texts(tokenizer, texts: list[str], max_len: int) -> tuple[Int[Tensor, "n seq"], Int[Tensor, "n seq"]]:
+def encode_texts(
+    tokenizer, texts: list[str], max_len: int
+) -> tuple[Int[Tensor, "n seq"], Int[Tensor, "n seq"]]:
     """``(ids, attention_mask)`` of shape ``(len(texts), max_len)``: each text as ``[CLS] pieces [SEP]``,
     cut to ``max_len`` tokens and padded with ``[PAD]`` (mask 0) on the right."""
     if not isinstance(max_len, int) or max_len < 3:
@@ -157,14 +181,19 @@ def span_corruption(
     ``spans`` lists the ``(start, end)`` (end exclusive) positions hidden, in order.
     """
     if not isinstance(ids, Tensor) or ids.ndim != 1:
-        raise ValueError(f"ids must be a 1-D tensor of token ids, got {getattr(ids, 'shape', type(ids).__name__)}")
+        raise ValueError(
+            f"ids must be a 1-D tensor of token ids, got {getattr(ids, 'shape', type(ids).__name__)}"
+        )
     n = ids.numel()
     num_noise = max(1, round(noise_density * n))
     num_spans = max(1, round(num_noise / mean_span))
     if len(sentinels) < num_spans + 1:
         raise ValueError(f"{num_spans} spans need {num_spans + 1} sentinel ids, got {len(sentinels)}")
     if n < num_noise + num_spans + 1:
-        raise ValueError(f"ids has {n} tokens: too short to hide {num_noise} of them in {num_spans} separate spans")
+        raise ValueError(
+            f"ids has {n} tokens: too short to hide {num_noise} of them in {num_spans} separate spans"
+        )
+
     # Cut the noise tokens into num_spans non-empty lengths, and the kept tokens into num_spans + 1
     # pieces (the first and last may be empty, the ones between spans not): spans never touch.
     def cut(total: int, parts: int, first_last_may_be_empty: bool) -> list[int]:

@@ -31,7 +31,15 @@ import torch
 from jaxtyping import Int
 from torch import Tensor
 
-__all__ = ["IGNORE_INDEX", "OrderBatch", "lookback", "which_first", "bag_of_tokens_accuracy", "MARKER_A", "MARKER_B"]
+__all__ = [
+    "IGNORE_INDEX",
+    "OrderBatch",
+    "lookback",
+    "which_first",
+    "bag_of_tokens_accuracy",
+    "MARKER_A",
+    "MARKER_B",
+]
 
 IGNORE_INDEX = -100
 MARKER_A, MARKER_B = 0, 1
@@ -153,7 +161,9 @@ def bag_of_tokens_accuracy(batch: OrderBatch, vocab_size: int, causal: bool = Fa
     """
     tokens, targets = batch.tokens, batch.targets
     if tokens.shape != targets.shape or tokens.ndim != 2:
-        raise ValueError(f"tokens {tuple(tokens.shape)} and targets {tuple(targets.shape)} must both be (n, seq_len)")
+        raise ValueError(
+            f"tokens {tuple(tokens.shape)} and targets {tuple(targets.shape)} must both be (n, seq_len)"
+        )
     if tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab_size):
         raise ValueError(f"tokens must lie in 0 .. vocab_size-1 = {vocab_size - 1}")
     one_hot = torch.nn.functional.one_hot(tokens, vocab_size)  # (n, seq, vocab)

@@ -22,8 +22,8 @@ sequence, which an encoder-decoder must pass from the encoder to the decoder.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from jaxtyping import Int

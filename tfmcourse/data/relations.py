@@ -74,7 +74,9 @@ def query_index(i: Tensor | int, j: Tensor | int, seq_len: int) -> Tensor:
     """Index ``0 .. seq_len*(seq_len-1)-1`` of the ordered pair ``(i, j)``, ``i != j``, both in ``0 .. seq_len-1``."""
     i, j = torch.as_tensor(i), torch.as_tensor(j)
     if (i == j).any() or (i < 0).any() or (j < 0).any() or (i >= seq_len).any() or (j >= seq_len).any():
-        raise ValueError(f"positions must be different and in 0 .. {seq_len - 1}, got i={i.tolist()}, j={j.tolist()}")
+        raise ValueError(
+            f"positions must be different and in 0 .. {seq_len - 1}, got i={i.tolist()}, j={j.tolist()}"
+        )
     return i * (seq_len - 1) + j - (j > i).long()
 
 
@@ -160,5 +162,6 @@ def point_lookup(
     i, j = _pairs(num_samples, seq_len, generator)
     rows = torch.arange(num_samples)
     targets = torch.stack([points[rows, i], points[rows, j]], dim=1)
-    return PointBatch(points=points, query=query_index(i, j, seq_len), targets=targets,
-                      positions=torch.stack([i, j], dim=1))
+    return PointBatch(
+        points=points, query=query_index(i, j, seq_len), targets=targets, positions=torch.stack([i, j], dim=1)
+    )

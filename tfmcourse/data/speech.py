@@ -44,10 +44,29 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 __all__ = [
-    "DATA_DIR", "DATA_FILE", "SAMPLE_RATE", "N_FFT", "HOP_LENGTH", "N_MELS", "F_MAX", "DB_RANGE",
-    "LANGUAGES", "WORDS", "VOICES", "TEST_VOICES", "EN_ACCENTS", "ZH_VOICE",
-    "Word", "SpokenDigits", "load_spoken_digits", "scale_db", "pad_batch", "length_batches", "digit_sequences",
-    "synthesize", "regenerate",
+    "DATA_DIR",
+    "DATA_FILE",
+    "SAMPLE_RATE",
+    "N_FFT",
+    "HOP_LENGTH",
+    "N_MELS",
+    "F_MAX",
+    "DB_RANGE",
+    "LANGUAGES",
+    "WORDS",
+    "VOICES",
+    "TEST_VOICES",
+    "EN_ACCENTS",
+    "ZH_VOICE",
+    "Word",
+    "SpokenDigits",
+    "load_spoken_digits",
+    "scale_db",
+    "pad_batch",
+    "length_batches",
+    "digit_sequences",
+    "synthesize",
+    "regenerate",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "spoken_digits"
@@ -93,9 +112,34 @@ WORDS: tuple[Word, ...] = tuple(
 
 #: eSpeak NG voice variants (files in espeak-ng-data/voices/!v): each one is a "speaker".
 VOICES = (
-    "f1", "f2", "f3", "f4", "f5", "m1", "m2", "m3", "m4", "m5", "m6", "m7",
-    "Andy", "Annie", "adam", "aunty", "boris", "david", "edward", "iven", "linda", "max", "michel", "paul",
-    "robert", "steph", "klatt", "klatt3",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "Andy",
+    "Annie",
+    "adam",
+    "aunty",
+    "boris",
+    "david",
+    "edward",
+    "iven",
+    "linda",
+    "max",
+    "michel",
+    "paul",
+    "robert",
+    "steph",
+    "klatt",
+    "klatt3",
 )
 #: Voices held out for testing: female and male, formant and Klatt synthesis.
 TEST_VOICES = ("f2", "m4", "Annie", "david", "michel", "klatt3")
@@ -155,14 +199,21 @@ class SpokenDigits:
         test = torch.tensor([VOICES.index(v) for v in TEST_VOICES])
         return torch.isin(self.voice, test)
 
-    def subset(self, index: Tensor) -> "SpokenDigits":
+    def subset(self, index: Tensor) -> SpokenDigits:
         """The utterances selected by ``index`` (a bool mask or integer indices); the raw waveforms are kept
         only in the full set."""
         idx = torch.arange(len(self))[index].tolist()
         return SpokenDigits(
-            features=[self.features[i] for i in idx], word=self.word[idx], voice=self.voice[idx],
-            speed=self.speed[idx], pitch=self.pitch[idx], snr=self.snr[idx],
-            accent=[self.accent[i] for i in idx], waves={}, wave_index={}, info=self.info,
+            features=[self.features[i] for i in idx],
+            word=self.word[idx],
+            voice=self.voice[idx],
+            speed=self.speed[idx],
+            pitch=self.pitch[idx],
+            snr=self.snr[idx],
+            accent=[self.accent[i] for i in idx],
+            waves={},
+            wave_index={},
+            info=self.info,
         )
 
 
@@ -170,20 +221,27 @@ def load_spoken_digits(path: Path | str | None = None) -> SpokenDigits:
     """Read the stored spoken digits (no synthesizer needed); see the module docstring."""
     path = Path(path or DATA_FILE)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: it ships with the package; rebuild it with "
-                                "`python -m tfmcourse.data.speech --regenerate` (needs espeak-ng)")
+        raise FileNotFoundError(
+            f"{path} is missing: it ships with the package; rebuild it with "
+            "`python -m tfmcourse.data.speech --regenerate` (needs espeak-ng)"
+        )
     with np.load(path, allow_pickle=False) as z:
         codes, offsets = z["codes"], z["offsets"]
         db = -codes.astype(np.float32) / DB_STEPS
-        features = [torch.from_numpy(db[offsets[i]:offsets[i + 1]].copy()) for i in range(len(offsets) - 1)]
+        features = [torch.from_numpy(db[offsets[i] : offsets[i + 1]].copy()) for i in range(len(offsets) - 1)]
         info = json.loads(str(z["info"]))
         names = info["waves"]
         waves = {name: torch.from_numpy(z[f"wave_{name}"].astype(np.float32) / 32768.0) for name in names}
         return SpokenDigits(
-            features=features, word=torch.from_numpy(z["word"].astype(np.int64)),
-            voice=torch.from_numpy(z["voice"].astype(np.int64)), speed=torch.from_numpy(z["speed"].astype(np.int64)),
-            pitch=torch.from_numpy(z["pitch"].astype(np.int64)), snr=torch.from_numpy(z["snr"].astype(np.float32)),
-            accent=[str(a) for a in z["accent"]], waves=waves, wave_index={k: int(v) for k, v in names.items()},
+            features=features,
+            word=torch.from_numpy(z["word"].astype(np.int64)),
+            voice=torch.from_numpy(z["voice"].astype(np.int64)),
+            speed=torch.from_numpy(z["speed"].astype(np.int64)),
+            pitch=torch.from_numpy(z["pitch"].astype(np.int64)),
+            snr=torch.from_numpy(z["snr"].astype(np.float32)),
+            accent=[str(a) for a in z["accent"]],
+            waves=waves,
+            wave_index={k: int(v) for k, v in names.items()},
             info=info,
         )
 
@@ -193,16 +251,19 @@ def scale_db(x: Tensor) -> Tensor:
     return (x + DB_RANGE / 2) / (DB_RANGE / 4)
 
 
-def pad_batch(features: list[Tensor], pad_value: float = -DB_RANGE) -> tuple[
-        Float[Tensor, "batch frames n_mels"], Int[Tensor, " batch"]]:
+def pad_batch(
+    features: list[Tensor], pad_value: float = -DB_RANGE
+) -> tuple[Float[Tensor, "batch frames n_mels"], Int[Tensor, " batch"]]:
     """Stack sequences of different lengths: ``(batch, max_frames, n_mels)`` padded with ``pad_value``
     (silence, -80 dB) at the end, and their lengths ``(batch,)``."""
     if not features:
         raise ValueError("features is empty: pad_batch needs at least one (frames, n_mels) tensor")
     widths = {f.shape[1:] for f in features}
     if len(widths) != 1 or any(f.ndim != 2 for f in features):
-        raise ValueError(f"features must all have shape (frames, n_mels) with one n_mels, got shapes "
-                         f"{sorted({tuple(f.shape) for f in features})[:4]}")
+        raise ValueError(
+            f"features must all have shape (frames, n_mels) with one n_mels, got shapes "
+            f"{sorted({tuple(f.shape) for f in features})[:4]}"
+        )
     lengths = torch.tensor([f.shape[0] for f in features])
     out = features[0].new_full((len(features), int(lengths.max()), features[0].shape[1]), pad_value)
     for i, f in enumerate(features):
@@ -240,7 +301,11 @@ def length_batches(lengths: Tensor, batch_size: int, seed: int = 0) -> Callable[
 
 
 def digit_sequences(
-    data: SpokenDigits, n: int, min_len: int = 2, max_len: int = 4, gap: tuple[int, int] = (3, 12),
+    data: SpokenDigits,
+    n: int,
+    min_len: int = 2,
+    max_len: int = 4,
+    gap: tuple[int, int] = (3, 12),
     seed: int = 0,
 ) -> tuple[list[Tensor], list[list[int]]]:
     """``n`` sequences of spoken digits, made by joining single words of ``data`` in time.
@@ -282,33 +347,46 @@ def digit_sequences(
 def _espeak() -> str:
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise RuntimeError("espeak-ng is not installed: it is needed only to regenerate the stored features "
-                           "(Debian/Ubuntu: apt-get install espeak-ng)")
+        raise RuntimeError(
+            "espeak-ng is not installed: it is needed only to regenerate the stored features "
+            "(Debian/Ubuntu: apt-get install espeak-ng)"
+        )
     return exe
 
 
 def synthesize(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     """Speak ``text`` with eSpeak NG: ``espeak-ng -v voice -s speed -p pitch --stdout``; returns float32
     samples in [-1, 1] at :data:`SAMPLE_RATE` (leading and trailing silence removed)."""
-    out = subprocess.run([_espeak(), "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
-                         check=True, capture_output=True).stdout
+    out = subprocess.run(
+        [_espeak(), "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
+        check=True,
+        capture_output=True,
+    ).stdout
     with wave.open(io.BytesIO(out)) as w:
         if w.getframerate() != SAMPLE_RATE or w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise RuntimeError(f"unexpected espeak-ng output: {w.getframerate()} Hz, {w.getsampwidth()} bytes, "
-                               f"{w.getnchannels()} channels")
+            raise RuntimeError(
+                f"unexpected espeak-ng output: {w.getframerate()} Hz, {w.getsampwidth()} bytes, "
+                f"{w.getnchannels()} channels"
+            )
         samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
     loud = np.nonzero(np.abs(samples) > 0.01 * np.abs(samples).max())[0]
     if len(loud) == 0:
         raise RuntimeError(f"espeak-ng produced silence for {text!r} with voice {voice}")
-    return samples[loud[0]: loud[-1] + 1]
+    return samples[loud[0] : loud[-1] + 1]
 
 
 def _features(samples: np.ndarray) -> np.ndarray:
     """Stored codes of one waveform: uint8 ``(frames, N_MELS)``, ``-dB * DB_STEPS`` below the maximum."""
     from tfmcourse.audio import log_mel
 
-    db = log_mel(torch.from_numpy(samples).double(), SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH,
-                 n_mels=N_MELS, f_max=F_MAX)
+    db = log_mel(
+        torch.from_numpy(samples).double(),
+        SAMPLE_RATE,
+        n_fft=N_FFT,
+        hop_length=HOP_LENGTH,
+        n_mels=N_MELS,
+        f_max=F_MAX,
+    )
     rel = (db - db.max()).clamp(min=-DB_RANGE)
     return np.round(-rel.numpy() * DB_STEPS).astype(np.uint8)
 
@@ -343,48 +421,81 @@ def regenerate(path: Path | str | None = None, verbose: bool = True) -> Path:
                 power = float(np.mean(clean**2))
                 noise = rng.standard_normal(len(clean)).astype(np.float32) * np.sqrt(power / 10 ** (snr / 10))
                 samples = np.clip(clean + noise, -1.0, 1.0)
-                samples = np.round(samples * 32767).astype(np.int16)  # as stored, so features can be recomputed
+                samples = np.round(samples * 32767).astype(
+                    np.int16
+                )  # as stored, so features can be recomputed
                 for name, (kv, kw) in keep.items():
                     if name not in waves and variant == kv and word.index == kw:
                         waves[name], wave_index[name] = samples, len(offsets) - 1
                 c = _features(samples.astype(np.float32) / 32768.0)
                 codes.append(c)
                 offsets.append(offsets[-1] + len(c))
-                for k, val in (("word", word.index), ("voice", v), ("speed", speed), ("pitch", pitch),
-                               ("snr", snr), ("accent", base)):
+                for k, val in (
+                    ("word", word.index),
+                    ("voice", v),
+                    ("speed", speed),
+                    ("pitch", pitch),
+                    ("snr", snr),
+                    ("accent", base),
+                ):
                     meta[k].append(val)
     info = {
-        "synthesizer": _espeak_version(), "sample_rate": SAMPLE_RATE, "n_fft": N_FFT, "hop_length": HOP_LENGTH,
-        "n_mels": N_MELS, "f_max": F_MAX, "mel_scale": "htk", "db_range": DB_RANGE, "db_steps": DB_STEPS,
-        "repeats": REPEATS, "generation_seed": GENERATION_SEED, "voices": list(VOICES),
-        "words": [w.text for w in WORDS], "waves": wave_index,
+        "synthesizer": _espeak_version(),
+        "sample_rate": SAMPLE_RATE,
+        "n_fft": N_FFT,
+        "hop_length": HOP_LENGTH,
+        "n_mels": N_MELS,
+        "f_max": F_MAX,
+        "mel_scale": "htk",
+        "db_range": DB_RANGE,
+        "db_steps": DB_STEPS,
+        "repeats": REPEATS,
+        "generation_seed": GENERATION_SEED,
+        "voices": list(VOICES),
+        "words": [w.text for w in WORDS],
+        "waves": wave_index,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        path, codes=np.concatenate(codes), offsets=np.array(offsets, dtype=np.int64),
-        word=np.array(meta["word"], np.int8), voice=np.array(meta["voice"], np.int8),
-        speed=np.array(meta["speed"], np.int16), pitch=np.array(meta["pitch"], np.int16),
-        snr=np.array(meta["snr"], np.float32), accent=np.array(meta["accent"]), info=np.array(json.dumps(info)),
+        path,
+        codes=np.concatenate(codes),
+        offsets=np.array(offsets, dtype=np.int64),
+        word=np.array(meta["word"], np.int8),
+        voice=np.array(meta["voice"], np.int8),
+        speed=np.array(meta["speed"], np.int16),
+        pitch=np.array(meta["pitch"], np.int16),
+        snr=np.array(meta["snr"], np.float32),
+        accent=np.array(meta["accent"]),
+        info=np.array(json.dumps(info)),
         **{f"wave_{k}": w for k, w in waves.items()},
     )
     if verbose:
-        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {len(offsets) - 1} utterances, "
-              f"{len(VOICES)} voices, {info['synthesizer']}")
+        print(
+            f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {len(offsets) - 1} utterances, "
+            f"{len(VOICES)} voices, {info['synthesizer']}"
+        )
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tfmcourse.data.speech", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--regenerate", action="store_true", help="synthesize again with espeak-ng and rewrite "
-                        "the stored features")
+    parser = argparse.ArgumentParser(
+        prog="python -m tfmcourse.data.speech", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--regenerate",
+        action="store_true",
+        help="synthesize again with espeak-ng and rewrite the stored features",
+    )
     parser.add_argument("--out", type=Path, default=None, help=f"where to write (default {DATA_FILE})")
     args = parser.parse_args(argv)
     if args.regenerate:
         regenerate(args.out)
     else:
         data = load_spoken_digits(args.out)
-        print(f"{len(data)} utterances, {len(VOICES)} voices ({len(TEST_VOICES)} held out), "
-              f"{int(data.lengths.sum())} frames; made with {data.info['synthesizer']}")
+        print(
+            f"{len(data)} utterances, {len(VOICES)} voices ({len(TEST_VOICES)} held out), "
+            f"{int(data.lengths.sum())} frames; made with {data.info['synthesizer']}"
+        )
     return 0
 
 

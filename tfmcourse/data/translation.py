@@ -24,8 +24,8 @@ splits. :class:`Vocab` turns text into token ids and back.
 from __future__ import annotations
 
 import json
-import os
 import operator
+import os
 import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -50,11 +50,8 @@ __all__ = [
 
 # ----------------------------------------------------------------------------- the two languages
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _SCALES_EN = ((10**9, "billion"), (10**6, "million"), (10**3, "thousand"))
 _DIGITS_ZH = "零一二三四五六七八九"
 _SCALES_ZH = ((10**8, "亿"), (10**4, "万"), (1, ""))
@@ -206,7 +203,11 @@ def number_translation(
         if bucket is easy or len(hard) < want_hard:
             bucket.append(n)
     rng.shuffle(easy)
-    bounds = {"train": (0, n_train), "valid": (n_train, n_train + n_valid), "test": (n_train + n_valid, want_easy)}
+    bounds = {
+        "train": (0, n_train),
+        "valid": (n_train, n_train + n_valid),
+        "test": (n_train + n_valid, want_easy),
+    }
     splits = {name: easy[a:b] for name, (a, b) in bounds.items()}
     splits["hard"] = hard[:want_hard]
     return {name: [(seen[n], chinese(n)) for n in numbers] for name, numbers in splits.items()}
@@ -245,8 +246,10 @@ def more_numbers(
         if phrase in used or words < min_words or (max_words is not None and words > max_words):
             misses += 1
             if misses > 200 * n + 10000:
-                raise ValueError(f"cannot draw {n} new numbers of {min_words} to {max_words} words below "
-                                 f"10**{max_digits} (got {len(pairs)})")
+                raise ValueError(
+                    f"cannot draw {n} new numbers of {min_words} to {max_words} words below "
+                    f"10**{max_digits} (got {len(pairs)})"
+                )
             continue
         used.add(phrase)
         pairs.append((phrase, chinese(number)))
@@ -293,7 +296,7 @@ class Vocab:
                 self.itos.append(s)
 
     @classmethod
-    def build(cls, texts: Iterable[str], level: str = "word") -> "Vocab":
+    def build(cls, texts: Iterable[str], level: str = "word") -> Vocab:
         """The vocabulary of every symbol in ``texts``, in order of first appearance."""
         if level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
@@ -382,11 +385,12 @@ class Vocab:
     def save(self, path: str | os.PathLike) -> None:
         """Write the vocabulary as JSON: ``{"level": ..., "symbols": [...]}`` (specials included)."""
         Path(path).write_text(
-            json.dumps({"level": self.level, "symbols": self.itos}, ensure_ascii=False, indent=1), encoding="utf-8"
+            json.dumps({"level": self.level, "symbols": self.itos}, ensure_ascii=False, indent=1),
+            encoding="utf-8",
         )
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Vocab":
+    def load(cls, path: str | os.PathLike) -> Vocab:
         """Read a vocabulary written by :meth:`save`."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -400,7 +404,12 @@ class Vocab:
 
 def english_vocab() -> Vocab:
     """Word-level vocabulary of every word :func:`english` can write (33 words + 4 specials)."""
-    words = _ONES + [t for t in _TENS if t != "_"] + ["hundred", "and"] + [name for _, name in reversed(_SCALES_EN)]
+    words = (
+        _ONES
+        + [t for t in _TENS if t != "_"]
+        + ["hundred", "and"]
+        + [name for _, name in reversed(_SCALES_EN)]
+    )
     return Vocab(words, level="word")
 
 

@@ -12,16 +12,27 @@ from __future__ import annotations
 import functools
 import importlib
 import random
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
 from tfmcourse.exercises.i18n import translate
 
-__all__ = ["ExerciseError", "run", "expect_shape", "expect_close", "passed", "is_close", "diagnose", "fail",
-           "checker", "forbidden"]
+__all__ = [
+    "ExerciseError",
+    "run",
+    "expect_shape",
+    "expect_close",
+    "passed",
+    "is_close",
+    "diagnose",
+    "fail",
+    "checker",
+    "forbidden",
+]
 
 
 class ExerciseError(AssertionError):
@@ -156,7 +167,10 @@ def _unusable(got: Any, want: torch.Tensor) -> str:
     if got.is_meta:
         return "is a tensor on the 'meta' device: it has a shape but no values. Compute real numbers"
     if got.is_complex() and not want.is_complex():
-        return f"is a complex tensor ({got.dtype}); the answer is real ({want.dtype}): do not use complex numbers"
+        return (
+            f"is a complex tensor ({got.dtype}); the answer is real ({want.dtype}): "
+            "do not use complex numbers"
+        )
     return ""
 
 
@@ -164,7 +178,11 @@ def _nonfinite_mismatch(got: torch.Tensor, want: torch.Tensor) -> str:
     """Describe where ``got`` has NaN/inf and ``want`` does not, or the other way round ("" if they agree)."""
     finite = torch.isfinite(want)
     total = want.numel()
-    for name, found in (("NaN", torch.isnan(got)), ("inf", torch.isposinf(got)), ("-inf", torch.isneginf(got))):
+    for name, found in (
+        ("NaN", torch.isnan(got)),
+        ("inf", torch.isposinf(got)),
+        ("-inf", torch.isneginf(got)),
+    ):
         wrong = found & finite
         if wrong.any():
             return f"contains {name} at {int(wrong.sum())} of {total} entries where the answer is finite"
@@ -172,13 +190,16 @@ def _nonfinite_mismatch(got: torch.Tensor, want: torch.Tensor) -> str:
     wrong = ~finite & ~same
     if wrong.any():
         values = sorted({str(v) for v in want[wrong].tolist()})
-        return (f"has {int(wrong.sum())} of {total} entries that should be {' or '.join(values)} "
-                f"but are not (e.g. {got[wrong].flatten()[0].item():.3g})")
+        return (
+            f"has {int(wrong.sum())} of {total} entries that should be {' or '.join(values)} "
+            f"but are not (e.g. {got[wrong].flatten()[0].item():.3g})"
+        )
     return ""
 
 
-def expect_close(got: torch.Tensor, want: torch.Tensor, what: str, hint: str = "",
-                 atol: float = 1e-5, rtol: float = 1e-4) -> None:
+def expect_close(
+    got: torch.Tensor, want: torch.Tensor, what: str, hint: str = "", atol: float = 1e-5, rtol: float = 1e-4
+) -> None:
     """Fail with ``hint`` unless ``got`` has ``want``'s shape and values (to tolerance).
 
     NaN and infinite entries are named as such ("contains -inf at 3 of 24 entries where the answer is
@@ -195,7 +216,9 @@ def expect_close(got: torch.Tensor, want: torch.Tensor, what: str, hint: str = "
     if not torch.allclose(got, want, atol=atol, rtol=rtol, equal_nan=True):
         finite = torch.isfinite(want)
         err = (got[finite] - want[finite]).abs().max().item()
-        raise ExerciseError(f"{what} has the right shape but wrong values (largest error {err:.3g}). {hint}".strip())
+        raise ExerciseError(
+            f"{what} has the right shape but wrong values (largest error {err:.3g}). {hint}".strip()
+        )
 
 
 def passed(name: str, detail: str = "") -> None:
@@ -209,7 +232,6 @@ def is_close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
     if _unusable(a, b):
         return False
     return tuple(a.shape) == tuple(b.shape) and bool(torch.allclose(a.to(b.dtype), b, atol=atol, rtol=1e-4))
-
 
 
 def diagnose(got: Any, mistakes: dict[str, str], variant: Callable[[str], torch.Tensor]) -> str:
@@ -234,7 +256,8 @@ def fail(got: Any, want: torch.Tensor, what: str, hint: str) -> None:
     """Raise an :class:`ExerciseError` for a wrong ``got``, with shape or value details and ``hint``."""
     if isinstance(got, torch.Tensor) and tuple(got.shape) != tuple(want.shape):
         raise ExerciseError(
-            f"{what} should have shape {tuple(want.shape)}, but it has shape {tuple(got.shape)}. {hint}".strip()
+            f"{what} should have shape {tuple(want.shape)}, "
+            f"but it has shape {tuple(got.shape)}. {hint}".strip()
         )
     expect_close(got, want, what, hint)
     raise ExerciseError(f"{what} is wrong. {hint}".strip())  # reached only if the values happen to be close

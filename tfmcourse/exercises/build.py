@@ -49,10 +49,8 @@ def setup_cell_source(root: Path = ROOT) -> str:
         'if "google.colab" in sys.modules:\n'
         "    import subprocess\n"
         "\n"
-        "    subprocess.run(\n"
-        f'        [sys.executable, "-m", "pip", "install", "-q", "tfmcourse @ git+{url}@{branch}"],\n'
-        "        check=True,\n"
-        "    )"
+        f'    package = "tfmcourse @ git+{url}@{branch}"\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)'
     )
 
 

@@ -1,12 +1,12 @@
 """Checkers for chapter 0: a warm-up exercise that shows how every checker in the book behaves.
 
-    from tfmcourse.exercises import ch00 as check
-    check.softmax(softmax)
+from tfmcourse.exercises import ch00 as check
+check.softmax(softmax)
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -26,11 +26,14 @@ FORBIDDEN = (
     "torch.Tensor.log_softmax",
 )
 
-HINT_AXIS = ("The values are normalised along the wrong axis: each row along the LAST axis (dim=-1) should "
-             "sum to 1.")
+HINT_AXIS = (
+    "The values are normalised along the wrong axis: each row along the LAST axis (dim=-1) should sum to 1."
+)
 HINT_NO_DIVIDE = "You exponentiated but did not divide by the sum: the outputs must sum to 1."
-HINT_OVERFLOW = ("softmax([1000, 999, 998]) gave inf or NaN: exp(1000) overflows. Subtract the maximum of each "
-                 "row before exponentiating; it cancels in the ratio.")
+HINT_OVERFLOW = (
+    "softmax([1000, 999, 998]) gave inf or NaN: exp(1000) overflows. Subtract the maximum of each "
+    "row before exponentiating; it cancels in the ratio."
+)
 HINT_GLOBAL_MAX = (
     "You subtracted one maximum for the whole tensor, not one per row. A row far below the global maximum "
     "then underflows: every exp(x - max) is 0 and the row becomes 0/0 = NaN. Subtract each row's own "
@@ -61,9 +64,10 @@ def softmax(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     x = torch.randn(3, 4, 5, generator=g, dtype=torch.float64)
     big = torch.tensor([[1000.0, 999.0, 998.0]], dtype=torch.float64)
     # rows at very different scales: row 0 sits 1000 below row 2, so a global maximum underflows row 0
-    scales = torch.tensor([[-1000.0, -1001.0, -1002.0, -1000.5],
-                           [0.5, -0.5, 1.0, 0.0],
-                           [1.0, 0.0, 2.0, 1.5]], dtype=torch.float64)
+    scales = torch.tensor(
+        [[-1000.0, -1001.0, -1002.0, -1000.5], [0.5, -0.5, 1.0, 0.0], [1.0, 0.0, 2.0, 1.5]],
+        dtype=torch.float64,
+    )
     # references first, before the learner's code runs
     want, want_big, want_scales = (torch.softmax(t, dim=-1) for t in (x, big, scales))
     wrong_axes = [torch.softmax(x, dim=0), torch.softmax(x, dim=1)]
@@ -89,6 +93,10 @@ def softmax(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     mutant = _global_max_softmax(scales)
     if not torch.isfinite(got_scales).all() and torch.isnan(mutant).any():
         raise ExerciseError(HINT_GLOBAL_MAX)
-    expect_close(got_scales, want_scales, "softmax of 3 rows at different scales (row 0 near -1000)",
-                 hint=HINT_GLOBAL_MAX if is_close(got_scales.nan_to_num(), mutant.nan_to_num()) else HINT_FORMULA)
+    expect_close(
+        got_scales,
+        want_scales,
+        "softmax of 3 rows at different scales (row 0 near -1000)",
+        hint=HINT_GLOBAL_MAX if is_close(got_scales.nan_to_num(), mutant.nan_to_num()) else HINT_FORMULA,
+    )
     passed("softmax", "right axis, sums to 1, stable for large inputs and for rows at different scales")

@@ -19,14 +19,24 @@ package's own ``masked_softmax`` / ``scaled_dot_product_attention`` / ``Additive
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from tfmcourse.attention import masked_softmax as _ref_masked_softmax
 from tfmcourse.attention import scaled_dot_product_attention as _ref_attention
-from tfmcourse.exercises import ExerciseError, _unusable, checker, expect_close, forbidden, is_close, passed, run
+from tfmcourse.exercises import (
+    ExerciseError,
+    _unusable,
+    checker,
+    expect_close,
+    forbidden,
+    is_close,
+    passed,
+    run,
+)
 
 __all__ = ["attention_scores", "masked_softmax", "attention", "additive_attention"]
 
@@ -156,7 +166,9 @@ def _scores_variant(q: Tensor, k: Tensor, mistake: str = "") -> Tensor:
     return q @ kt / math.sqrt(d_k)
 
 
-def _attention_variant(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, mistake: str = "") -> tuple[Tensor, Tensor]:
+def _attention_variant(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, mistake: str = ""
+) -> tuple[Tensor, Tensor]:
     scores = _scores_variant(q, k, mistake if mistake in _SCORE_MISTAKES else "")
     weights = _softmax_variant(scores, mask, mistake if mistake in _SOFTMAX_MISTAKES else "")
     return weights @ v, weights
@@ -215,7 +227,8 @@ def _fail(got: Any, want: Tensor, what: str, hint: str) -> None:
         raise ExerciseError(f"{what} {problem}. {hint}".strip())
     if tuple(got.shape) != tuple(want.shape):
         raise ExerciseError(
-            f"{what} should have shape {tuple(want.shape)}, but it has shape {tuple(got.shape)}. {hint}".strip()
+            f"{what} should have shape {tuple(want.shape)}, "
+            f"but it has shape {tuple(got.shape)}. {hint}".strip()
         )
     expect_close(got, want, what, hint)
     raise ExerciseError(f"{what} is wrong. {hint}".strip())  # not reached: expect_close raised
@@ -226,7 +239,8 @@ def _fail(got: Any, want: Tensor, what: str, hint: str) -> None:
 
 @checker
 def attention_scores(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
-    """Check ``fn(q, k) -> q @ k^T / sqrt(d_k)``, shapes ``(..., seq_q, d_k), (..., seq_k, d_k) -> (..., seq_q, seq_k)``."""
+    """Check ``fn(q, k) -> q @ k^T / sqrt(d_k)``, shapes ``(..., seq_q, d_k), (..., seq_k, d_k) -> (...,
+    seq_q, seq_k)``."""
     g = _gen(2021)
     cases = [
         ("2-D", _randn(3, 4, g=g), _randn(5, 4, g=g)),
@@ -246,8 +260,12 @@ def attention_scores(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
         hint = _diagnose(got, _SCORE_MISTAKES, lambda m: _scores_variant(q, k, m))
         if not hint and q.ndim > 2:
             hint = HINT_BATCH
-        _fail(got, want, f"attention_scores on the {name} case (q {tuple(q.shape)}, k {tuple(k.shape)})",
-              hint or "Compute q @ k^T (each query dotted with each key), then divide by sqrt(d_k).")
+        _fail(
+            got,
+            want,
+            f"attention_scores on the {name} case (q {tuple(q.shape)}, k {tuple(k.shape)})",
+            hint or "Compute q @ k^T (each query dotted with each key), then divide by sqrt(d_k).",
+        )
     passed("attention_scores", f"{len(cases)} cases, batched included")
 
 
@@ -264,8 +282,11 @@ def masked_softmax(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
         ("some keys masked", _randn(3, 5, g=g) * 2, _mixed_mask(3, 5, g=g)),
         ("batched", _randn(2, 4, 5, g=g) * 2, _mixed_mask(2, 4, 5, g=g)),
         ("a fully masked row (query 1)", _randn(4, 6, g=g) * 2, full),
-        ("a broadcast padding mask (batch, 1, seq_k)", _randn(2, 3, 5, g=g) * 2,
-         torch.tensor([[True] * 5, [True, True, True, False, False]]).reshape(2, 1, 5)),
+        (
+            "a broadcast padding mask (batch, 1, seq_k)",
+            _randn(2, 3, 5, g=g) * 2,
+            torch.tensor([[True] * 5, [True, True, True, False, False]]).reshape(2, 1, 5),
+        ),
     ]
     wants = [_ref_masked_softmax(scores, mask) for _, scores, mask in cases]  # references first
     for (name, scores, mask), want in zip(cases, wants):
@@ -279,9 +300,14 @@ def masked_softmax(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
         if _same(got, want):
             continue
         hint = _diagnose(got, _SOFTMAX_MISTAKES, lambda m: _softmax_variant(scores, mask, m))
-        _fail(got, want, f"masked_softmax on the case with {name} (scores {tuple(scores.shape)})",
-              hint or "Fill the scores where mask is False with -inf, softmax over the last axis, and "
-                      "give rows with no allowed key zero weights.")
+        _fail(
+            got,
+            want,
+            f"masked_softmax on the case with {name} (scores {tuple(scores.shape)})",
+            hint
+            or "Fill the scores where mask is False with -inf, softmax over the last axis, and "
+            "give rows with no allowed key zero weights.",
+        )
     passed("masked_softmax", f"{len(cases)} cases, fully masked row and broadcast mask included")
 
 
@@ -294,8 +320,13 @@ def attention(fn: Callable[..., tuple[Tensor, Tensor]]) -> None:
     full[0, 2] = False  # batch 0, query 2 may attend to nothing
     cases = [
         ("2-D, no mask", _randn(3, 4, g=g), _randn(5, 4, g=g), _randn(5, 2, g=g), None),
-        ("batched, with a mask", _randn(2, 3, 4, g=g), _randn(2, 5, 4, g=g), _randn(2, 5, 6, g=g),
-         _mixed_mask(2, 3, 5, g=g)),
+        (
+            "batched, with a mask",
+            _randn(2, 3, 4, g=g),
+            _randn(2, 5, 4, g=g),
+            _randn(2, 5, 6, g=g),
+            _mixed_mask(2, 3, 5, g=g),
+        ),
         ("a fully masked row", _randn(2, 3, 4, g=g), _randn(2, 5, 4, g=g), _randn(2, 5, 6, g=g), full),
     ]
     mistakes = {**_SCORE_MISTAKES, **_SOFTMAX_MISTAKES}
@@ -314,8 +345,13 @@ def attention(fn: Callable[..., tuple[Tensor, Tensor]]) -> None:
             raise ExerciseError(f"attention {where}: {HINT_SWAPPED}")
         if not _same(weights, want_w):
             hint = _diagnose(weights, mistakes, lambda m: _attention_variant(q, k, v, mask, m)[1])
-            _fail(weights, want_w, f"The weights tensor returned by attention {where}",
-                  hint or "The weights are softmax(q k^T / sqrt(d_k)) over the keys, masked before the softmax.")
+            _fail(
+                weights,
+                want_w,
+                f"The weights tensor returned by attention {where}",
+                hint
+                or "The weights are softmax(q k^T / sqrt(d_k)) over the keys, masked before the softmax.",
+            )
         if not _same(out, want_out):
             if _same(out, want_out.transpose(-2, -1)):
                 raise ExerciseError(f"out {where} has shape {tuple(out.shape)}: {HINT_OUT_T}")
@@ -334,17 +370,29 @@ HINT_ADD_TANH_EACH = (
     "tanh(q W_q) + tanh(k W_k) splits into a query part, which cancels in the softmax, and a key part."
 )
 HINT_ADD_NO_W = "Project the tanh layer with w (score = tanh(...) @ w), instead of summing its units."
-HINT_ADD_SCALED = "The additive score is not scaled: do not divide it by sqrt(d) (only the dot product needs that)."
+HINT_ADD_SCALED = (
+    "The additive score is not scaled: do not divide it by sqrt(d) (only the dot product needs that)."
+)
 HINT_ADD_PAIRS = (
     "Every query must be combined with every key: broadcast q W_q to (..., seq_q, 1, h) and k W_k to "
     "(..., 1, seq_k, h) before adding them (einops: rearrange(qh, '... q h -> ... q 1 h'))."
 )
-HINT_ADD = ("score[i, j] = tanh(q_i W_q + k_j W_k) @ w for every query i and key j; then the masked softmax "
-            "over the keys and the weighted sum of the values.")
+HINT_ADD = (
+    "score[i, j] = tanh(q_i W_q + k_j W_k) @ w for every query i and key j; then the masked softmax "
+    "over the keys and the weighted sum of the values."
+)
 
 
-def _additive_variant(q: Tensor, k: Tensor, v: Tensor, W_q: Tensor, W_k: Tensor, w: Tensor, mask: Tensor | None,
-                      mistake: str = "") -> tuple[Tensor, Tensor]:
+def _additive_variant(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    W_q: Tensor,
+    W_k: Tensor,
+    w: Tensor,
+    mask: Tensor | None,
+    mistake: str = "",
+) -> tuple[Tensor, Tensor]:
     """Additive attention written with one plausible ``mistake`` ("" gives the right answer)."""
     hq = (q @ W_q).unsqueeze(-2)  # (..., seq_q, 1, h)
     hk = (k @ W_k).unsqueeze(-3)  # (..., 1, seq_k, h)
@@ -361,8 +409,13 @@ def _additive_variant(q: Tensor, k: Tensor, v: Tensor, W_q: Tensor, W_k: Tensor,
     return weights @ v, weights
 
 
-_ADDITIVE_MISTAKES = {"no_tanh": HINT_ADD_NO_TANH, "tanh_each": HINT_ADD_TANH_EACH, "no_w": HINT_ADD_NO_W,
-                      "scaled": HINT_ADD_SCALED, **_SOFTMAX_MISTAKES}
+_ADDITIVE_MISTAKES = {
+    "no_tanh": HINT_ADD_NO_TANH,
+    "tanh_each": HINT_ADD_TANH_EACH,
+    "no_w": HINT_ADD_NO_W,
+    "scaled": HINT_ADD_SCALED,
+    **_SOFTMAX_MISTAKES,
+}
 
 
 @checker
@@ -379,7 +432,11 @@ def additive_attention(fn: Callable[..., tuple[Tensor, Tensor]]) -> None:
         ("batched, with a mask", (2,), 3, 5, 3, 3, 4, 6, _mixed_mask(2, 3, 5, g=g)),
         ("a fully masked row", (2,), 3, 5, 5, 2, 3, 4, full),
     ]:
-        q, k, v = _randn(*batch, seq_q, d_q, g=g), _randn(*batch, seq_k, d_k, g=g), _randn(*batch, seq_k, d_v, g=g)
+        q, k, v = (
+            _randn(*batch, seq_q, d_q, g=g),
+            _randn(*batch, seq_k, d_k, g=g),
+            _randn(*batch, seq_k, d_v, g=g),
+        )
         W_q, W_k, w = _randn(d_q, h, g=g), _randn(d_k, h, g=g), _randn(h, g=g)
         cases.append((name, (q, k, v, W_q, W_k, w), mask))
     wants = [_additive_variant(*args, mask) for _, args, mask in cases]  # references first
@@ -389,7 +446,9 @@ def additive_attention(fn: Callable[..., tuple[Tensor, Tensor]]) -> None:
         with forbidden(fn, *FORBIDDEN_ATTENTION):
             got = run(fn, *args) if mask is None else run(fn, *args, mask=mask)
         if isinstance(got, Tensor) or not isinstance(got, (tuple, list)) or len(got) != 2:
-            raise ExerciseError(f"additive_attention returned a {type(got).__name__} {where}. {HINT_NOT_PAIR}")
+            raise ExerciseError(
+                f"additive_attention returned a {type(got).__name__} {where}. {HINT_NOT_PAIR}"
+            )
         out, weights = got
         if _same(out, want_w) and _same(weights, want_out):
             raise ExerciseError(f"additive_attention {where}: {HINT_SWAPPED}")

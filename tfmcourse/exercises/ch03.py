@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from typing import Any, Callable
+from collections.abc import Callable
 
 import torch
 from einops import rearrange
@@ -28,7 +28,8 @@ from torch import Tensor
 
 from tfmcourse.attention import scaled_dot_product_attention as _ref_attention
 from tfmcourse.exercises import ExerciseError, checker, forbidden, is_close, passed, run
-from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
+from tfmcourse.exercises import diagnose as _diagnose
+from tfmcourse.exercises import fail as _fail
 
 __all__ = ["split_heads", "merge_heads", "multi_head_attention"]
 
@@ -91,7 +92,9 @@ HINT_MHA_MERGE = (
     "The attention in each head is right, but the heads are merged wrongly: use "
     "rearrange(o, 'b h s d -> b s (h d)') (or transpose(1, 2) then reshape) before w_o."
 )
-HINT_MASK_INVERTED = "The mask sense is inverted: True means 'may attend'; fill the scores with -inf where it is False."
+HINT_MASK_INVERTED = (
+    "The mask sense is inverted: True means 'may attend'; fill the scores with -inf where it is False."
+)
 HINT_MASK_INVERTED_NAN = (
     "Your output has NaN rows because the mask sense is inverted: True means 'may attend', so fill the "
     "scores with -inf where the mask is False (scores.masked_fill(~mask, float('-inf'))). With the sense "
@@ -153,8 +156,6 @@ def _raw_mha(x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, w_o: Tensor, h: i
     return _merge_variant(weights @ v) @ w_o
 
 
-
-
 # ------------------------------------------------------------------- references with mistakes
 
 
@@ -186,14 +187,31 @@ def _merge_variant(x: Tensor, mistake: str = "") -> Tensor:
     return rearrange(x, "b h s d -> b s (h d)")
 
 
-_SPLIT_MISTAKES = {"dh": HINT_SPLIT_DH, "no_transpose": HINT_SPLIT_NO_T, "direct": HINT_SPLIT_DIRECT,
-                   "d_is_h": HINT_SPLIT_D_IS_H}
-_MERGE_MISTAKES = {"no_transpose": HINT_MERGE_NO_T, "dh": HINT_MERGE_DH, "seq": HINT_MERGE_SEQ,
-                   "mean": HINT_MERGE_REDUCE, "sum": HINT_MERGE_REDUCE}
+_SPLIT_MISTAKES = {
+    "dh": HINT_SPLIT_DH,
+    "no_transpose": HINT_SPLIT_NO_T,
+    "direct": HINT_SPLIT_DIRECT,
+    "d_is_h": HINT_SPLIT_D_IS_H,
+}
+_MERGE_MISTAKES = {
+    "no_transpose": HINT_MERGE_NO_T,
+    "dh": HINT_MERGE_DH,
+    "seq": HINT_MERGE_SEQ,
+    "mean": HINT_MERGE_REDUCE,
+    "sum": HINT_MERGE_REDUCE,
+}
 
 
-def _mha_variant(x: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, w_o: Tensor, h: int,
-                 mask: Tensor | None, mistake: str = "") -> Tensor:
+def _mha_variant(
+    x: Tensor,
+    w_q: Tensor,
+    w_k: Tensor,
+    w_v: Tensor,
+    w_o: Tensor,
+    h: int,
+    mask: Tensor | None,
+    mistake: str = "",
+) -> Tensor:
     """Multi-head self-attention ``x @ w`` style, written with one plausible ``mistake``."""
     d_model = x.shape[-1]
     heads = 1 if mistake == "one_head" else h
@@ -245,8 +263,12 @@ def split_heads(fn: Callable[[Tensor, int], Tensor]) -> None:
         if isinstance(got, Tensor) and is_close(got, want):
             continue
         hint = _diagnose(got, _SPLIT_MISTAKES, lambda m: _split_variant(x, h, m))
-        _fail(got, want, f"split_heads(x of shape {tuple(x.shape)}, num_heads={h})",
-              hint or "Use rearrange(x, 'b s (h d) -> b h s d', h=num_heads).")
+        _fail(
+            got,
+            want,
+            f"split_heads(x of shape {tuple(x.shape)}, num_heads={h})",
+            hint or "Use rearrange(x, 'b s (h d) -> b h s d', h=num_heads).",
+        )
     passed("split_heads", f"{len(cases)} cases")
 
 
@@ -262,8 +284,12 @@ def merge_heads(fn: Callable[[Tensor], Tensor]) -> None:
         if isinstance(got, Tensor) and is_close(got, want):
             continue
         hint = _diagnose(got, _MERGE_MISTAKES, lambda m: _merge_variant(x, m))
-        _fail(got, want, f"merge_heads(x of shape {tuple(x.shape)})",
-              hint or "Use rearrange(x, 'b h s d -> b s (h d)').")
+        _fail(
+            got,
+            want,
+            f"merge_heads(x of shape {tuple(x.shape)})",
+            hint or "Use rearrange(x, 'b h s d -> b s (h d)').",
+        )
     passed("merge_heads", f"{len(cases)} cases")
 
 
@@ -278,8 +304,14 @@ def multi_head_attention(fn: Callable[..., Tensor]) -> None:
     for name, b, s, d, h, mask in [
         ("no mask", 2, 5, 12, 3, None),
         ("a causal mask (seq, seq)", 2, 6, 8, 2, torch.ones(6, 6, dtype=torch.bool).tril()),
-        ("a padding mask (batch, 1, 1, seq)", 2, 5, 8, 4,
-         torch.tensor([[True] * 5, [True, True, True, False, False]]).reshape(2, 1, 1, 5)),
+        (
+            "a padding mask (batch, 1, 1, seq)",
+            2,
+            5,
+            8,
+            4,
+            torch.tensor([[True] * 5, [True, True, True, False, False]]).reshape(2, 1, 1, 5),
+        ),
     ]:
         ws = [_randn(d, d, g=g, scale=1.5 / math.sqrt(d)) for _ in range(4)]
         cases.append((name, _randn(b, s, d, g=g), ws, h, mask))
@@ -293,13 +325,30 @@ def multi_head_attention(fn: Callable[..., Tensor]) -> None:
             raise ExerciseError(f"multi_head_attention returned a {type(got).__name__} {where}. {HINT_TUPLE}")
         if isinstance(got, Tensor) and is_close(got, want):
             continue
-        if isinstance(got, Tensor) and got.shape == want.shape and got.is_floating_point() and got.isnan().any():
+        if (
+            isinstance(got, Tensor)
+            and got.shape == want.shape
+            and got.is_floating_point()
+            and got.isnan().any()
+        ):
             inverted = mask is not None and torch.allclose(
-                got.to(want.dtype), _raw_mha(x, w_q, w_k, w_v, w_o, h, ~mask), atol=1e-5, rtol=1e-4, equal_nan=True)
-            raise ExerciseError(f"multi_head_attention {where} contains NaN. "
-                                f"{HINT_MASK_INVERTED_NAN if inverted else HINT_NAN}")
+                got.to(want.dtype),
+                _raw_mha(x, w_q, w_k, w_v, w_o, h, ~mask),
+                atol=1e-5,
+                rtol=1e-4,
+                equal_nan=True,
+            )
+            raise ExerciseError(
+                f"multi_head_attention {where} contains NaN. "
+                f"{HINT_MASK_INVERTED_NAN if inverted else HINT_NAN}"
+            )
         hint = _diagnose(got, _MHA_MISTAKES, lambda m: _mha_variant(x, w_q, w_k, w_v, w_o, h, mask, m))
-        _fail(got, want, f"multi_head_attention {where}",
-              hint or "Project (x @ w_q, ...), split into heads, attend in each head with scale "
-                      "1/sqrt(d_head) and the mask, merge the heads, multiply by w_o.")
+        _fail(
+            got,
+            want,
+            f"multi_head_attention {where}",
+            hint
+            or "Project (x @ w_q, ...), split into heads, attend in each head with scale "
+            "1/sqrt(d_head) and the mask, merge the heads, multiply by w_o.",
+        )
     passed("multi_head_attention", f"{len(cases)} cases, causal and padding masks included")

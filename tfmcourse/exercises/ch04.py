@@ -18,13 +18,15 @@ the learner's random state as they found it.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from tfmcourse.exercises import ExerciseError, checker, forbidden, is_close, passed, run
-from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
+from tfmcourse.exercises import diagnose as _diagnose
+from tfmcourse.exercises import fail as _fail
 from tfmcourse.positional import apply_rotary as _ref_apply_rotary
 from tfmcourse.positional import rope_angles as _ref_rope_angles
 from tfmcourse.positional import sinusoidal_table as _ref_sinusoidal_table
@@ -45,14 +47,22 @@ HINT_EXP_J = (
     "index, so dimension 2i + 1 got exponent (2i + 1) / d_model. Both dimensions of pair i share the "
     "exponent 2i / d_model (e.g. torch.arange(0, d_model, 2) / d_model)."
 )
-HINT_OFF_BY_ONE_TABLE = "The positions are off by one: row 0 is position 0 (sin 0 = 0, cos 0 = 1), so use torch.arange(max_len)."
+HINT_OFF_BY_ONE_TABLE = (
+    "The positions are off by one: row 0 is position 0 (sin 0 = 0, cos 0 = 1), so use torch.arange(max_len)."
+)
 HINT_HALVES = (
     "You put all the sines in the first half and all the cosines in the second half. In Vaswani et al.'s "
     "table they are interleaved: sin at dimension 2i, cos at 2i + 1 (e.g. table[:, 0::2] = sin, "
     "table[:, 1::2] = cos)."
 )
-HINT_MULTIPLY = "You multiplied the position by 10000^(2i / d_model); divide by it (the frequencies fall from 1 towards 1/10000)."
-HINT_DEGREES = "The angle is in radians: use torch.sin / torch.cos on pos / 10000^(2i / d_model) directly, with no conversion."
+HINT_MULTIPLY = (
+    "You multiplied the position by 10000^(2i / d_model); divide by it (the frequencies fall from 1 "
+    "towards 1/10000)."
+)
+HINT_DEGREES = (
+    "The angle is in radians: use torch.sin / torch.cos on pos / 10000^(2i / d_model) directly, with no "
+    "conversion."
+)
 
 HINT_PAIRS = (
     "You rotated the wrong pairs: you paired dimensions (2i, 2i + 1), as in the RoFormer paper. This "
@@ -63,7 +73,10 @@ HINT_DIRECTION = (
     "The rotation goes the wrong way (clockwise): (a, b) turns into (a cos - b sin, a sin + b cos), a "
     "counter-clockwise turn by +theta. Check the signs of the sin terms."
 )
-HINT_OFF_BY_ONE_ROPE = "The positions are off by one: use the positions you are given as they are (the first token of a sequence is at position 0)."
+HINT_OFF_BY_ONE_ROPE = (
+    "The positions are off by one: use the positions you are given as they are (the first token of a "
+    "sequence is at position 0)."
+)
 HINT_IGNORED = (
     "Your rotation does not use the `positions` argument: it gives the right answer only when the "
     "positions are 0, 1, 2, ... Compute the angles from `positions` (positions[:, None] * freqs)."
@@ -73,7 +86,10 @@ HINT_EXP_I_ROPE = (
     "with i = 0 .. d/2 - 1, the same frequencies as the sinusoidal table), not 10000^(-i / d)."
 )
 HINT_ONE_FREQ = "Every pair turns at the same speed: pair i must use its own frequency 10000^(-2i / d)."
-HINT_NO_SIN = "Only the cos part is there: a rotation mixes the two dimensions of a pair, (a cos - b sin, a sin + b cos)."
+HINT_NO_SIN = (
+    "Only the cos part is there: a rotation mixes the two dimensions of a pair, (a cos - b sin, a sin + b "
+    "cos)."
+)
 HINT_ALIBI_SIGN = (
     "The bias has the wrong sign: ALiBi *penalises* far keys, so bias[h, i, j] = -m_h * |i - j| (zero on "
     "the diagonal, more and more negative away from it)."
@@ -86,7 +102,9 @@ HINT_ALIBI_SLOPE_FROM_0 = (
     "The slopes start at the wrong head: head h (counting from 0) has m_h = 2^(-8 (h + 1) / num_heads), "
     "so the first head's slope is 2^(-8 / num_heads), not 1."
 )
-HINT_ALIBI_REVERSED = "The slopes are in reverse order: the first head has the steepest slope, 2^(-8 / num_heads)."
+HINT_ALIBI_REVERSED = (
+    "The slopes are in reverse order: the first head has the steepest slope, 2^(-8 / num_heads)."
+)
 HINT_ALIBI_ONE_SLOPE = (
     "Every head has the same slope: head h has its own m_h = 2^(-8 (h + 1) / num_heads), so that some "
     "heads look far and others near."
@@ -112,7 +130,7 @@ def _table_variant(max_len: int, d_model: int, mistake: str = "") -> Tensor:
     angle = pos * BASE**exponent if mistake == "multiply" else pos / BASE**exponent
     if mistake == "degrees":
         angle = torch.deg2rad(angle)
-    even = (j % 2 == 0)
+    even = j % 2 == 0
     if mistake == "swapped":
         even = ~even
     if mistake == "halves":  # sin of the pairs' angles, then cos of them
@@ -156,7 +174,9 @@ def _rope_variant(x: Tensor, positions: Tensor, mistake: str = "") -> Tensor:
 def _alibi_variant(seq_len: int, num_heads: int, mistake: str = "") -> Tensor:
     """The ALiBi bias ``(num_heads, seq_len, seq_len)`` written with one plausible ``mistake``."""
     h = torch.arange(num_heads, dtype=torch.float64)
-    exponent = {"slope_from_0": h, "reversed": num_heads - h, "one_slope": torch.ones_like(h)}.get(mistake, h + 1)
+    exponent = {"slope_from_0": h, "reversed": num_heads - h, "one_slope": torch.ones_like(h)}.get(
+        mistake, h + 1
+    )
     slopes = 2.0 ** (-8.0 * exponent / num_heads)
     i = torch.arange(seq_len, dtype=torch.float64)
     offset = i[:, None] - i[None, :]
@@ -185,10 +205,6 @@ _ROPE_MISTAKES = {
 }
 
 
-
-
-
-
 def _not_the_package(fn: Callable[..., Any], package_fn: Callable[..., Any], path: str) -> None:
     """Refuse the package's own function passed as the answer (forbidden() catches calls inside fn)."""
     if fn is package_fn:
@@ -215,8 +231,12 @@ def sinusoidal_table(fn: Callable[[int, int], Tensor]) -> None:
         if is_close(got, want):
             continue
         hint = _diagnose(got, _TABLE_MISTAKES, lambda m: _table_variant(max_len, d_model, m))
-        _fail(got, want, f"sinusoidal_table({max_len}, {d_model})",
-              hint or "Row pos, dimensions 2i and 2i + 1: sin and cos of pos / 10000^(2i / d_model).")
+        _fail(
+            got,
+            want,
+            f"sinusoidal_table({max_len}, {d_model})",
+            hint or "Row pos, dimensions 2i and 2i + 1: sin and cos of pos / 10000^(2i / d_model).",
+        )
     passed("sinusoidal_table", f"{len(cases)} cases")
 
 
@@ -227,11 +247,26 @@ def apply_rope(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     ``positions * 10000^(-2i/d)``."""
     g = torch.Generator().manual_seed(2024)
     cases = [
-        ("(seq, d) at positions 0 .. 4", torch.randn(5, 8, generator=g, dtype=torch.float64), torch.arange(5)),
-        ("(seq, d) at positions 7 .. 12", torch.randn(6, 4, generator=g, dtype=torch.float64), torch.arange(7, 13)),
-        ("(seq, d) at unordered positions", torch.randn(4, 6, generator=g, dtype=torch.float64),
-         torch.tensor([3, 0, 11, 3])),
-        ("(batch, heads, seq, d)", torch.randn(2, 3, 5, 8, generator=g, dtype=torch.float64), torch.arange(2, 7)),
+        (
+            "(seq, d) at positions 0 .. 4",
+            torch.randn(5, 8, generator=g, dtype=torch.float64),
+            torch.arange(5),
+        ),
+        (
+            "(seq, d) at positions 7 .. 12",
+            torch.randn(6, 4, generator=g, dtype=torch.float64),
+            torch.arange(7, 13),
+        ),
+        (
+            "(seq, d) at unordered positions",
+            torch.randn(4, 6, generator=g, dtype=torch.float64),
+            torch.tensor([3, 0, 11, 3]),
+        ),
+        (
+            "(batch, heads, seq, d)",
+            torch.randn(2, 3, 5, 8, generator=g, dtype=torch.float64),
+            torch.arange(2, 7),
+        ),
     ]
     for name, x, positions in cases:
         where = f"apply_rope on the case {name} (x {tuple(x.shape)}, positions {positions.tolist()})"
@@ -248,22 +283,33 @@ def apply_rope(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
         hint = _diagnose(got, _ROPE_MISTAKES, lambda m: _rope_variant(x, positions, m))
         if not hint and x.ndim > 2 and isinstance(got, Tensor) and tuple(got.shape) != tuple(x.shape):
             hint = HINT_BATCH
-        _fail(got, want, where,
-              hint or "Split x into a = x[..., :d/2] and b = x[..., d/2:], compute theta = positions[:, None] * "
-                      "10000^(-2i/d), and return cat(a cos - b sin, a sin + b cos).")
+        _fail(
+            got,
+            want,
+            where,
+            hint
+            or "Split x into a = x[..., :d/2] and b = x[..., d/2:], compute theta = positions[:, None] * "
+            "10000^(-2i/d), and return cat(a cos - b sin, a sin + b cos).",
+        )
     # the property the chapter is about, as a last sanity check (it follows from the cases above)
     q, k = torch.randn(2, 1, 8, generator=g, dtype=torch.float64)
     with forbidden(fn, *_PACKAGE_ROPE):
-        scores = [float((run(fn, q, torch.tensor([m])) * run(fn, k, torch.tensor([m - 3]))).sum()) for m in (3, 10, 50)]
+        scores = [
+            float((run(fn, q, torch.tensor([m])) * run(fn, k, torch.tensor([m - 3]))).sum())
+            for m in (3, 10, 50)
+        ]
     if not (abs(scores[0] - scores[1]) < 1e-6 and abs(scores[0] - scores[2]) < 1e-6):
-        raise ExerciseError("q . k after your rotation depends on the absolute positions, not only on their difference.")
+        raise ExerciseError(
+            "q . k after your rotation depends on the absolute positions, not only on their difference."
+        )
     passed("apply_rope", f"{len(cases)} cases; q . k depends only on the relative position")
 
 
 @checker
 def alibi_bias(fn: Callable[[int, int], Tensor]) -> None:
     """Check ``fn(seq_len, num_heads) -> (num_heads, seq_len, seq_len)``, the ALiBi bias (symmetric form):
-    ``bias[h, i, j] = -m_h * |i - j|`` with slopes ``m_h = 2^(-8 (h + 1) / num_heads)``, ``h = 0 .. num_heads-1``."""
+    ``bias[h, i, j] = -m_h * |i - j|`` with slopes ``m_h = 2^(-8 (h + 1) / num_heads)``,
+    ``h = 0 .. num_heads-1``."""
     cases = [(5, 4), (7, 8), (3, 2), (6, 1)]
     for seq_len, num_heads in cases:
         want = _alibi_variant(seq_len, num_heads)
@@ -271,8 +317,17 @@ def alibi_bias(fn: Callable[[int, int], Tensor]) -> None:
         if isinstance(got, Tensor) and is_close(got, want):
             continue
         hint = _diagnose(got, _ALIBI_MISTAKES, lambda m: _alibi_variant(seq_len, num_heads, m))
-        if not hint and isinstance(got, Tensor) and got.numel() == want.numel() and tuple(got.shape) != tuple(want.shape):
+        if (
+            not hint
+            and isinstance(got, Tensor)
+            and got.numel() == want.numel()
+            and tuple(got.shape) != tuple(want.shape)
+        ):
             hint = HINT_ALIBI_SHAPE
-        _fail(got, want, f"alibi_bias({seq_len}, {num_heads})",
-              hint or "bias[h, i, j] = -m_h * |i - j| with m_h = 2^(-8 (h + 1) / num_heads).")
+        _fail(
+            got,
+            want,
+            f"alibi_bias({seq_len}, {num_heads})",
+            hint or "bias[h, i, j] = -m_h * |i - j| with m_h = 2^(-8 (h + 1) / num_heads).",
+        )
     passed("alibi_bias", f"{len(cases)} cases")

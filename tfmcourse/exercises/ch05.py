@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from tfmcourse.blocks import EncoderLayer
-from tfmcourse.exercises import ExerciseError, checker, expect_close, forbidden, is_close, passed, run
-from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
+from tfmcourse.exercises import ExerciseError, checker, forbidden, is_close, passed, run
+from tfmcourse.exercises import diagnose as _diagnose
+from tfmcourse.exercises import fail as _fail
 
 __all__ = ["feed_forward", "pre_norm_encoder_layer", "layer_norm"]
 
@@ -38,7 +40,9 @@ HINT_ACT_AFTER = (
     "The ReLU is applied after the second linear layer: it belongs to the hidden layer, between the two "
     "(relu(x @ w1 + b1) @ w2 + b2), so the output can be negative."
 )
-HINT_ACT_TWICE = "ReLU is applied twice: only the hidden layer gets it, not the output (relu(x @ w1 + b1) @ w2 + b2)."
+HINT_ACT_TWICE = (
+    "ReLU is applied twice: only the hidden layer gets it, not the output (relu(x @ w1 + b1) @ w2 + b2)."
+)
 HINT_GELU = "You used GELU; this exercise asks for the ReLU of the original Transformer: torch.relu."
 HINT_OTHER_ACT = "The activation is not ReLU: use torch.relu (max(0, z)) on the hidden layer."
 HINT_NO_B1 = "The first bias b1 is missing: the hidden layer is x @ w1 + b1, before the ReLU."
@@ -76,10 +80,19 @@ HINT_NORM_RESIDUAL = (
 )
 HINT_NO_MASK = "The mask is ignored: pass it to the self-attention, layer.self_attn(h, h, h, mask=mask)."
 HINT_MASK_INVERTED = "The mask sense is inverted: True means 'may attend'; pass the mask as it is, not ~mask."
-HINT_SWAPPED_NORMS = "The two LayerNorms are swapped: norm1 goes before the self-attention, norm2 before the feed-forward network."
-HINT_ONE_NORM = "You used the same LayerNorm twice: norm1 before the self-attention, norm2 before the feed-forward network."
+HINT_SWAPPED_NORMS = (
+    "The two LayerNorms are swapped: norm1 goes before the self-attention, norm2 before the feed-forward "
+    "network."
+)
+HINT_ONE_NORM = (
+    "You used the same LayerNorm twice: norm1 before the self-attention, norm2 before the feed-forward "
+    "network."
+)
 HINT_NO_FF = "The feed-forward sublayer is missing: after the attention, x = x + layer.ff(layer.norm2(x))."
-HINT_NO_SA = "The self-attention sublayer is missing: first x = x + self_attn(h, h, h, mask=mask)[0] with h = norm1(x)."
+HINT_NO_SA = (
+    "The self-attention sublayer is missing: first x = x + self_attn(h, h, h, mask=mask)[0] with h = "
+    "norm1(x)."
+)
 HINT_PARALLEL = (
     "Both sublayers read the layer's input: the feed-forward network must see the output of the "
     "attention sublayer, x = x + ff(norm2(x)) computed after x = x + self_attn(...)."
@@ -103,7 +116,9 @@ HINT_LN_UNBIASED = (
     "You used the unbiased variance (dividing by d - 1): LayerNorm divides by d, "
     "x.var(dim=-1, unbiased=False, keepdim=True) or ((x - mean) ** 2).mean(dim=-1, keepdim=True)."
 )
-HINT_LN_EPS_OUTSIDE = "eps goes inside the square root: (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps)."
+HINT_LN_EPS_OUTSIDE = (
+    "eps goes inside the square root: (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps)."
+)
 HINT_LN_NO_EPS = "eps is missing: divide by sqrt(var + eps), which keeps a constant row finite."
 HINT_LN_NO_CENTER = "The mean is not subtracted: normalise x - mean, then divide by sqrt(var + eps)."
 HINT_LN_NO_AFFINE = "The gain and bias are missing: return (x - mean) / sqrt(var + eps) * weight + bias."
@@ -131,17 +146,19 @@ def _randn(*shape: int, g: torch.Generator, scale: float = 1.0) -> Tensor:
     return torch.randn(*shape, generator=g, dtype=torch.float64) * scale
 
 
-
-
-
-
 # ------------------------------------------------------------------- references with mistakes
 
 
 def _ff_variant(x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor, mistake: str = "") -> Tensor:
     """The feed-forward network ``relu(x @ w1 + b1) @ w2 + b2``, written with one plausible ``mistake``."""
-    act = {"gelu": F.gelu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "none": lambda z: z,
-           "after": lambda z: z, "twice": torch.relu}.get(mistake, torch.relu)
+    act = {
+        "gelu": F.gelu,
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "none": lambda z: z,
+        "after": lambda z: z,
+        "twice": torch.relu,
+    }.get(mistake, torch.relu)
     if mistake in ("no_b1", "no_bias"):
         b1 = torch.zeros_like(b1)
     if mistake in ("no_b2", "no_bias"):
@@ -250,8 +267,12 @@ def feed_forward(fn: Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tensor])
     cases = []
     for shape, d_ff in [((2, 5, 8), 32), ((3, 6), 24), ((2, 3, 4, 6), 12)]:
         d = shape[-1]
-        params = (_randn(d, d_ff, g=g, scale=1 / math.sqrt(d)), _randn(d_ff, g=g, scale=0.5),
-                  _randn(d_ff, d, g=g, scale=1 / math.sqrt(d_ff)), _randn(d, g=g, scale=0.5))
+        params = (
+            _randn(d, d_ff, g=g, scale=1 / math.sqrt(d)),
+            _randn(d_ff, g=g, scale=0.5),
+            _randn(d_ff, d, g=g, scale=1 / math.sqrt(d_ff)),
+            _randn(d, g=g, scale=0.5),
+        )
         cases.append((_randn(*shape, g=g), params))
     for i, (x, (w1, b1, w2, b2)) in enumerate(cases):
         what = f"feed_forward(x of shape {tuple(x.shape)}, w1 {tuple(w1.shape)}, ...)"
@@ -282,22 +303,40 @@ def pre_norm_encoder_layer(fn: Callable[..., Tensor]) -> None:
     for name, b, s, d, h, norm_first, mask in [
         ("no mask", 2, 5, 8, 2, True, None),
         ("a causal mask (seq, seq)", 2, 6, 8, 2, True, torch.ones(6, 6, dtype=torch.bool).tril()),
-        ("a padding mask (batch, 1, 1, seq)", 2, 5, 12, 3, True,
-         torch.tensor([[True] * 5, [True, True, True, False, False]]).reshape(2, 1, 1, 5)),
-        ("a post-norm layer (layer.norm_first=False) and a causal mask", 3, 4, 8, 4, False,
-         torch.ones(4, 4, dtype=torch.bool).tril()),
+        (
+            "a padding mask (batch, 1, 1, seq)",
+            2,
+            5,
+            12,
+            3,
+            True,
+            torch.tensor([[True] * 5, [True, True, True, False, False]]).reshape(2, 1, 1, 5),
+        ),
+        (
+            "a post-norm layer (layer.norm_first=False) and a causal mask",
+            3,
+            4,
+            8,
+            4,
+            False,
+            torch.ones(4, 4, dtype=torch.bool).tril(),
+        ),
     ]:
         layer = _test_layer(d, h, 2 * d, norm_first, seed=2052 + len(cases))
         cases.append((name, _randn(b, s, d, g=g), layer, mask))
     for name, x, layer, mask in cases:
         where = f"on the case with {name} (x {tuple(x.shape)})"
         theirs = copy.deepcopy(layer)  # the learner cannot change the layer the reference uses
-        theirs.forward = _refuse_forward  # nor call it: setting norm_first = True and calling it is a shortcut
+        theirs.forward = (
+            _refuse_forward  # nor call it: setting norm_first = True and calling it is a shortcut
+        )
         got = run(fn, x, theirs) if mask is None else run(fn, x, theirs, mask=mask)
         with torch.no_grad():
             want = _layer_variant(x, layer, mask)
         if isinstance(got, (tuple, list)):
-            raise ExerciseError(f"pre_norm_encoder_layer returned a {type(got).__name__} {where}. {HINT_TUPLE}")
+            raise ExerciseError(
+                f"pre_norm_encoder_layer returned a {type(got).__name__} {where}. {HINT_TUPLE}"
+            )
         if isinstance(got, Tensor) and is_close(got.detach(), want):
             continue
 
@@ -306,17 +345,25 @@ def pre_norm_encoder_layer(fn: Callable[..., Tensor]) -> None:
                 return _layer_variant(x, layer, mask, m)
 
         hint = _diagnose(got.detach() if isinstance(got, Tensor) else got, _LAYER_MISTAKES, variant)
-        _fail(got.detach() if isinstance(got, Tensor) else got, want, f"pre_norm_encoder_layer {where}",
-              hint or "h = layer.norm1(x); x = x + layer.self_attn(h, h, h, mask=mask)[0]; "
-                      "then x = x + layer.ff(layer.norm2(x)).")
-    passed("pre_norm_encoder_layer", f"{len(cases)} cases, causal and padding masks, a post-norm layer included")
+        _fail(
+            got.detach() if isinstance(got, Tensor) else got,
+            want,
+            f"pre_norm_encoder_layer {where}",
+            hint
+            or "h = layer.norm1(x); x = x + layer.self_attn(h, h, h, mask=mask)[0]; "
+            "then x = x + layer.ff(layer.norm2(x)).",
+        )
+    passed(
+        "pre_norm_encoder_layer", f"{len(cases)} cases, causal and padding masks, a post-norm layer included"
+    )
 
 
 # ----------------------------------------------------------------------------------- LayerNorm
 
 
 def _ln_variant(x: Tensor, weight: Tensor, bias: Tensor, eps: float, mistake: str = "") -> Tensor:
-    """LayerNorm over the last axis, ``(x - mean) / sqrt(var + eps) * weight + bias``, with one ``mistake``."""
+    """LayerNorm over the last axis, ``(x - mean) / sqrt(var + eps) * weight + bias``, with one
+    ``mistake``."""
     dim = 0 if mistake == "wrong_axis" else -1
     mean = x.mean(dim=dim, keepdim=True)
     centred = x if mistake == "no_center" else x - mean
@@ -375,5 +422,10 @@ def layer_norm(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -> None:
         hint = _diagnose(got, _LN_MISTAKES, lambda m: _ln_variant(x, w, b, eps, m))
         if not hint and i == len(cases) - 1:
             hint = HINT_LN_NO_EPS
-        _fail(got, want, what, hint or "Compute (x - mean) / sqrt(var + eps) * weight + bias over the last axis.")
+        _fail(
+            got,
+            want,
+            what,
+            hint or "Compute (x - mean) / sqrt(var + eps) * weight + bias over the last axis.",
+        )
     passed("layer_norm", f"{len(cases)} cases, 2-D to 4-D inputs, a constant row, the built-in refused")

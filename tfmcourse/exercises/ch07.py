@@ -18,7 +18,8 @@ state, and refuses the function the exercise re-implements (``F.cross_entropy``,
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +39,7 @@ _DECODERS = ("tfmcourse.decode.greedy_decode", "tfmcourse.decode.beam_search", "
 def _refused(*paths: str) -> list[str]:
     """Every name of the package functions at ``paths`` (see :func:`tfmcourse.exercises._aliases.aliases`)."""
     return [name for path in paths for name in aliases(path)]
+
 
 # ------------------------------------------------------------------------------ label smoothing
 
@@ -62,9 +64,13 @@ HINT_SUM_VOCAB = (
     "The smoothing term sums -log p over the vocabulary; it should average it (mean over the last axis), "
     "since each token gets smoothing / vocab of the target probability."
 )
-HINT_SWAPPED = "The two weights are swapped: the right token gets 1 - smoothing, the uniform part gets smoothing."
+HINT_SWAPPED = (
+    "The two weights are swapped: the right token gets 1 - smoothing, the uniform part gets smoothing."
+)
 HINT_PROBS = "Use log-probabilities (logits.log_softmax(dim=-1)), not probabilities, in the cross entropy."
-HINT_NOT_SCALAR = "Return one number for the whole batch: a 0-dimensional tensor (the mean over the kept positions)."
+HINT_NOT_SCALAR = (
+    "Return one number for the whole batch: a 0-dimensional tensor (the mean over the kept positions)."
+)
 HINT_NO_GRAD = (
     "Your loss does not carry gradients back to the logits (did you call .item(), .detach() or build a new "
     "tensor?). Keep it a tensor computed from the logits."
@@ -118,12 +124,19 @@ def label_smoothed_loss(fn: Callable[[Tensor, Tensor, float, int], Tensor]) -> N
         target[-1, -1] = pad_id
         cases.append((logits, target, smoothing, pad_id))
     for logits, target, smoothing, pad_id in cases:
-        what = (f"label_smoothed_loss(logits {tuple(logits.shape)}, target {tuple(target.shape)}, "
-                f"smoothing={smoothing}, pad_id={pad_id})")
-        want = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-                               label_smoothing=smoothing, ignore_index=pad_id)
-        with forbidden(fn, "torch.nn.functional.cross_entropy",
-                       *_refused("tfmcourse.train.label_smoothed_cross_entropy")):
+        what = (
+            f"label_smoothed_loss(logits {tuple(logits.shape)}, target {tuple(target.shape)}, "
+            f"smoothing={smoothing}, pad_id={pad_id})"
+        )
+        want = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            target.reshape(-1),
+            label_smoothing=smoothing,
+            ignore_index=pad_id,
+        )
+        with forbidden(
+            fn, "torch.nn.functional.cross_entropy", *_refused("tfmcourse.train.label_smoothed_cross_entropy")
+        ):
             got = run(fn, logits, target, smoothing, pad_id)
         if not isinstance(got, Tensor):
             raise ExerciseError(f"{what} returned a {type(got).__name__}. {HINT_NOT_SCALAR}")
@@ -133,11 +146,21 @@ def label_smoothed_loss(fn: Callable[[Tensor, Tensor, float, int], Tensor]) -> N
             if not got.requires_grad:
                 raise ExerciseError(f"{what}: {HINT_NO_GRAD}")
             continue
-        hint = next((h for m, h in _LOSS_MISTAKES.items()
-                     if is_close(got, _loss_variant(logits.detach(), target, smoothing, pad_id, m), atol=1e-8)), "")
+        hint = next(
+            (
+                h
+                for m, h in _LOSS_MISTAKES.items()
+                if is_close(got, _loss_variant(logits.detach(), target, smoothing, pad_id, m), atol=1e-8)
+            ),
+            "",
+        )
         raise ExerciseError(
             f"{what} is {got.item():.6f} but should be {want.item():.6f}. "
-            f"{hint or 'Per position: (1 - smoothing) * -log p[target] + smoothing * mean(-log p); then average over the non-padding positions.'}"
+            + (
+                hint
+                or "Per position: (1 - smoothing) * -log p[target] + smoothing * mean(-log p); then average "
+                "over the non-padding positions."
+            )
         )
     passed("label_smoothed_loss", f"{len(cases)} cases, equal to F.cross_entropy(label_smoothing=...)")
 
@@ -150,7 +173,9 @@ HINT_WARMUP_BRANCH = (
     "The values after the warmup are right but not during it: the rising part is step * warmup ** -1.5 "
     "(so that both parts meet at step = warmup)."
 )
-HINT_DECAY_BRANCH = "The values during warmup are right but not after: the decay is step ** -0.5 (1 / sqrt(step))."
+HINT_DECAY_BRANCH = (
+    "The values during warmup are right but not after: the decay is step ** -0.5 (1 / sqrt(step))."
+)
 HINT_NOT_NUMBER = "Return a number (a Python float): the learning rate at this step."
 
 
@@ -189,26 +214,43 @@ def warmup_lr(fn: Callable[[int, int, int], float]) -> None:
             if isinstance(got, Tensor) and got.numel() == 1:
                 got = got.item()
             if not isinstance(got, (int, float)) or isinstance(got, bool):
-                raise ExerciseError(f"warmup_lr({step}, {d_model}, {warmup}) returned a {type(got).__name__}. {HINT_NOT_NUMBER}")
+                raise ExerciseError(
+                    f"warmup_lr({step}, {d_model}, {warmup}) returned a {type(got).__name__}. "
+                    f"{HINT_NOT_NUMBER}"
+                )
             got_all.append(float(got))
             want_all.append(_ref_noam(step, d_model, warmup))
             count += 1
         if all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(got_all, want_all)):
             continue
-        hint = next((h for m, h in _NOAM_MISTAKES.items()
-                     if all(math.isclose(a, _noam_variant(s, d_model, warmup, m), rel_tol=1e-9)
-                            for a, s in zip(got_all, steps))), "")
-        bad = next(i for i, (a, b) in enumerate(zip(got_all, want_all)) if not math.isclose(a, b, rel_tol=1e-9))
+        hint = next(
+            (
+                h
+                for m, h in _NOAM_MISTAKES.items()
+                if all(
+                    math.isclose(a, _noam_variant(s, d_model, warmup, m), rel_tol=1e-9)
+                    for a, s in zip(got_all, steps)
+                )
+            ),
+            "",
+        )
+        bad = next(
+            i for i, (a, b) in enumerate(zip(got_all, want_all)) if not math.isclose(a, b, rel_tol=1e-9)
+        )
         raise ExerciseError(
-            f"warmup_lr({steps[bad]}, d_model={d_model}, warmup={warmup}) is {got_all[bad]:.6g} but should be "
-            f"{want_all[bad]:.6g}. {hint or 'The rate is d_model**-0.5 * min(step**-0.5, step * warmup**-1.5).'}"
+            f"warmup_lr({steps[bad]}, d_model={d_model}, warmup={warmup}) is {got_all[bad]:.6g} but should "
+            "be "
+            f"{want_all[bad]:.6g}. "
+            f"{hint or 'The rate is d_model**-0.5 * min(step**-0.5, step * warmup**-1.5).'}"
         )
     passed("warmup_lr", f"{count} steps in {len(configs)} settings")
 
 
 # ------------------------------------------------------------------------------ greedy decoding
 
-HINT_BOS = "Your output starts with <bos>: return only the generated tokens (drop the <bos> you started with)."
+HINT_BOS = (
+    "Your output starts with <bos>: return only the generated tokens (drop the <bos> you started with)."
+)
 HINT_AFTER_EOS = (
     "A row goes on after its <eos>: once a row has produced <eos>, every later position of that row must be "
     "pad_id (keep a `done` mask and fill the finished rows' new tokens with pad_id)."
@@ -269,14 +311,18 @@ class _ReverseModel(nn.Module):
         if mask is None:
             return torch.ones(batch, seq_q, seq_k, dtype=torch.bool)
         if not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.ndim not in (2, 4):
-            raise ValueError(f"masks must be boolean (seq_q, seq_k) or (batch, heads, seq_q, seq_k) tensors, got "
-                             f"{getattr(mask, 'dtype', type(mask))} {tuple(getattr(mask, 'shape', ()))}")
+            raise ValueError(
+                f"masks must be boolean (seq_q, seq_k) or (batch, heads, seq_q, seq_k) tensors, got "
+                f"{getattr(mask, 'dtype', type(mask))} {tuple(getattr(mask, 'shape', ()))}"
+            )
         m = mask if mask.ndim == 4 else mask[None, None]
         try:
             return m.expand(batch, m.shape[1], seq_q, seq_k)[:, 0]
         except RuntimeError:
-            raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to "
-                             f"(batch={batch}, heads, seq_q={seq_q}, seq_k={seq_k})") from None
+            raise ValueError(
+                f"mask of shape {tuple(mask.shape)} does not broadcast to "
+                f"(batch={batch}, heads, seq_q={seq_q}, seq_k={seq_k})"
+            ) from None
 
     def encode(self, src: Tensor, src_mask: Tensor | None = None) -> Tensor:
         if not isinstance(src, Tensor) or src.ndim != 2:
@@ -284,19 +330,31 @@ class _ReverseModel(nn.Module):
         batch, seq_s = src.shape
         seen = self._visible(src_mask, batch, seq_s, seq_s)[:, 0].sum(-1)  # source positions the encoder sees
         # the "memory": the source ids, and how many positions the encoder took as real
-        return torch.stack([src.to(torch.float64), seen[:, None].expand(batch, seq_s).to(torch.float64)], dim=-1)
+        return torch.stack(
+            [src.to(torch.float64), seen[:, None].expand(batch, seq_s).to(torch.float64)], dim=-1
+        )
 
     def new_cache(self) -> list[dict]:
         return [{}]
 
-    def decode(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
-               memory_mask: Tensor | None = None, cache: list[dict] | None = None) -> Tensor:
+    def decode(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        cache: list[dict] | None = None,
+    ) -> Tensor:
         if not isinstance(tgt, Tensor) or tgt.ndim != 2 or tgt.shape[0] != memory.shape[0]:
-            raise ValueError(f"decode expects tgt of shape (batch, seq_t) with the memory's batch "
-                             f"{memory.shape[0]}, got {getattr(tgt, 'shape', tgt)}")
+            raise ValueError(
+                f"decode expects tgt of shape (batch, seq_t) with the memory's batch "
+                f"{memory.shape[0]}, got {getattr(tgt, 'shape', tgt)}"
+            )
         batch, seq_t = tgt.shape
         seq_s = memory.shape[1]
-        past = cache[0].get("seen") if cache is not None else None  # (batch, cached) keys seen by earlier positions
+        past = (
+            cache[0].get("seen") if cache is not None else None
+        )  # (batch, cached) keys seen by earlier positions
         cached = 0 if past is None else past.shape[1]
         visible = self._visible(tgt_mask, batch, seq_t, cached + seq_t)
         if cache is None and tgt_mask is not None and cached + seq_t != visible.shape[-1]:
@@ -332,7 +390,9 @@ def _greedy_variant(model: nn.Module, src: Tensor, max_len: int, mistake: str) -
     done = torch.zeros(src.shape[0], dtype=torch.bool)
     for _ in range(max_len):
         tgt_mask = None if mistake == "no_causal" else causal_mask(ys.shape[1])
-        token = model.decode(ys, memory, tgt_mask, memory_mask)[:, -1].argmax(-1).masked_fill(done, model.pad_id)
+        token = (
+            model.decode(ys, memory, tgt_mask, memory_mask)[:, -1].argmax(-1).masked_fill(done, model.pad_id)
+        )
         ys = torch.cat([ys, token[:, None]], dim=1)
         done |= token == model.eos_id
         if done.all():
@@ -341,8 +401,12 @@ def _greedy_variant(model: nn.Module, src: Tensor, max_len: int, mistake: str) -
 
 
 # Without the memory mask the model reads padding whether the encoder was masked or not: one hint for both.
-_GREEDY_MISTAKES = {"no_causal": HINT_NO_CAUSAL, "no_encoder_mask": HINT_NO_ENCODER_MASK,
-                    "no_memory_mask": HINT_NO_MEMORY_MASK, "no_masks": HINT_NO_MEMORY_MASK}
+_GREEDY_MISTAKES = {
+    "no_causal": HINT_NO_CAUSAL,
+    "no_encoder_mask": HINT_NO_ENCODER_MASK,
+    "no_memory_mask": HINT_NO_MEMORY_MASK,
+    "no_masks": HINT_NO_MEMORY_MASK,
+}
 
 
 def _trim(x: Tensor, pad_id: int) -> Tensor:
@@ -367,14 +431,26 @@ def greedy(fn: Callable[..., Tensor]) -> None:
     for name, src, max_len in cases:
         what = f"greedy on {name} (src {tuple(src.shape)}, max_len={max_len})"
         ref_model = _ReverseModel()
-        want = _ref_greedy(ref_model, src, bos_id=ref_model.bos_id, eos_id=ref_model.eos_id,
-                           pad_id=ref_model.pad_id, max_len=max_len)
+        want = _ref_greedy(
+            ref_model,
+            src,
+            bos_id=ref_model.bos_id,
+            eos_id=ref_model.eos_id,
+            pad_id=ref_model.pad_id,
+            max_len=max_len,
+        )
         model = _ReverseModel()  # the learner's own: whatever happens to it cannot change `want`
         with forbidden(fn, *_refused(*_DECODERS)):
             got = run(fn, model, src, model.bos_id, model.eos_id, model.pad_id, max_len)
-        if not isinstance(got, Tensor) or got.dtype in (torch.float16, torch.float32, torch.float64) or got.ndim != 2:
-            raise ExerciseError(f"{what} returned {type(got).__name__} "
-                                f"{tuple(got.shape) if isinstance(got, Tensor) else ''}. {HINT_NOT_TENSOR}")
+        if (
+            not isinstance(got, Tensor)
+            or got.dtype in (torch.float16, torch.float32, torch.float64)
+            or got.ndim != 2
+        ):
+            raise ExerciseError(
+                f"{what} returned {type(got).__name__} "
+                f"{tuple(got.shape) if isinstance(got, Tensor) else ''}. {HINT_NOT_TENSOR}"
+            )
         got = got.long()
         if got.shape[0] != src.shape[0]:
             expect_shape(got, (src.shape[0], want.shape[1]), what)
@@ -399,31 +475,33 @@ def greedy(fn: Callable[..., Tensor]) -> None:
         else:
             hint = HINT_WRONG_ARGMAX
         raise ExerciseError(f"{what} gave {got.tolist()} but should give {want.tolist()}. {hint}")
-    passed("greedy", f"{len(cases)} cases: stops at <eos>, pads finished rows, respects max_len, uses the masks")
+    passed(
+        "greedy", f"{len(cases)} cases: stops at <eos>, pads finished rows, respects max_len, uses the masks"
+    )
 
 
 def _eos_then_more(x: Tensor, eos_id: int, pad_id: int) -> bool:
     """True when some row has a non-padding token after its first <eos>."""
-    for row in x.tolist():
-        if eos_id in row and any(t != pad_id for t in row[row.index(eos_id) + 1 :]):
-            return True
-    return False
+    return any(eos_id in row and any(t != pad_id for t in row[row.index(eos_id) + 1 :]) for row in x.tolist())
 
 
 # ------------------------------------------------------------------------------ beam search step
 
 HINT_BEAM_PER_PREFIX = (
     "You picked the best tokens of each prefix separately. Beam search ranks ALL the extensions together: "
-    "scores[:, None] + log_probs is a (k, vocab) table; flatten it and take the beam_size best of the k * vocab "
+    "scores[:, None] + log_probs is a (k, vocab) table; flatten it and take the beam_size best of the k * "
+    "vocab "
     "candidates (a good prefix may have several of the best extensions, a bad one none)."
 )
 HINT_BEAM_NO_PREFIX_SCORE = (
-    "The candidates are ranked by the next token's log-probability alone: a candidate's score is its prefix's "
+    "The candidates are ranked by the next token's log-probability alone: a candidate's score is its "
+    "prefix's "
     "score plus that log-probability, scores[i] + log_probs[i, token] (the log of the product of the "
     "probabilities)."
 )
 HINT_BEAM_EOS_LIVE = (
-    "A candidate that ends in <eos> is finished: it goes to `finished` and is NOT extended further. The new beams "
+    "A candidate that ends in <eos> is finished: it goes to `finished` and is NOT extended further. The "
+    "new beams "
     "are the beam_size best candidates that do not end in <eos>."
 )
 HINT_BEAM_EOS_DROPPED = (
@@ -449,16 +527,28 @@ HINT_BEAM_TYPES = (
 )
 
 
-def _beam_step_ref(prefixes: list[list[int]], scores: Tensor, log_probs: Tensor, beam_size: int, eos_id: int,
-                   mistake: str = "") -> tuple[list[list[int]], list[float], list[tuple[list[int], float]]]:
+def _beam_step_ref(
+    prefixes: list[list[int]],
+    scores: Tensor,
+    log_probs: Tensor,
+    beam_size: int,
+    eos_id: int,
+    mistake: str = "",
+) -> tuple[list[list[int]], list[float], list[tuple[list[int], float]]]:
     """One beam-search step for one source, or the step with one plausible ``mistake``."""
     vocab = log_probs.shape[-1]
     total = log_probs if mistake == "no_prefix_score" else scores[:, None] + log_probs  # (k, vocab)
     if mistake == "per_prefix":  # every prefix keeps its own best extensions (beam_size // k of them)
         per = max(1, beam_size // len(prefixes))
         top = total.topk(min(per, vocab), dim=-1)
-        cands = sorted(((top.values[i, j].item(), i * vocab + top.indices[i, j].item())
-                        for i in range(len(prefixes)) for j in range(top.values.shape[1])), reverse=True)
+        cands = sorted(
+            (
+                (top.values[i, j].item(), i * vocab + top.indices[i, j].item())
+                for i in range(len(prefixes))
+                for j in range(top.values.shape[1])
+            ),
+            reverse=True,
+        )
     else:
         values, indices = total.flatten().sort(descending=True)
         cands = list(zip(values.tolist(), indices.tolist()))
@@ -467,7 +557,9 @@ def _beam_step_ref(prefixes: list[list[int]], scores: Tensor, log_probs: Tensor,
         cands = [(full[i].item(), i) for _, i in cands]
     finished, beams, beam_scores = [], [], []
     for rank, (score, index) in enumerate(cands):
-        origin, token = (index % len(prefixes), index // len(prefixes)) if mistake == "origin" else divmod(index, vocab)
+        origin, token = (
+            (index % len(prefixes), index // len(prefixes)) if mistake == "origin" else divmod(index, vocab)
+        )
         if origin >= len(prefixes) or token >= vocab:
             continue
         if token == eos_id and mistake != "eos_live":
@@ -499,9 +591,13 @@ def _as_step(got: object) -> tuple[list[list[int]], list[float], list[tuple[list
     try:
         beams, beam_scores, finished = got  # type: ignore[misc]
         beams = [[int(t) for t in (b.tolist() if isinstance(b, Tensor) else b)] for b in beams]
-        beam_scores = [float(x) for x in (beam_scores.tolist() if isinstance(beam_scores, Tensor) else beam_scores)]
-        finished = [([int(t) for t in (tok.tolist() if isinstance(tok, Tensor) else tok)], float(sc))
-                    for tok, sc in finished]
+        beam_scores = [
+            float(x) for x in (beam_scores.tolist() if isinstance(beam_scores, Tensor) else beam_scores)
+        ]
+        finished = [
+            ([int(t) for t in (tok.tolist() if isinstance(tok, Tensor) else tok)], float(sc))
+            for tok, sc in finished
+        ]
     except (TypeError, ValueError):
         return None
     return beams, beam_scores, finished
@@ -517,12 +613,15 @@ def _same_step(a: tuple, b: tuple) -> bool:
         return False
     fin_a, fin_b = sorted(fin_a, key=lambda h: -h[1]), sorted(fin_b, key=lambda h: -h[1])
     return len(fin_a) == len(fin_b) and all(
-        ta == tb and math.isclose(sa, sb, rel_tol=1e-5, abs_tol=1e-5) for (ta, sa), (tb, sb) in zip(fin_a, fin_b))
+        ta == tb and math.isclose(sa, sb, rel_tol=1e-5, abs_tol=1e-5)
+        for (ta, sa), (tb, sb) in zip(fin_a, fin_b)
+    )
 
 
 def _beam_cases() -> list[tuple[str, list[list[int]], Tensor, Tensor, int, int]]:
-    """(description, prefixes, scores, log_probs, beam_size, eos_id): a first step, a step where <eos> is among
-    the best, a step where one prefix owns most of the best extensions, and one with fewer prefixes than beams."""
+    """(description, prefixes, scores, log_probs, beam_size, eos_id): a first step, a step where <eos> is
+    among the best, a step where one prefix owns most of the best extensions, and one with fewer prefixes
+    than beams."""
     g = torch.Generator().manual_seed(7070)
     vocab, eos = 7, 2
 
@@ -531,15 +630,32 @@ def _beam_cases() -> list[tuple[str, list[list[int]], Tensor, Tensor, int, int]]
 
     first = log_probs(1)
     with_eos = log_probs(3)
-    with_eos[1] = torch.tensor([-9.0, -8.0, -0.05, -4.0, -5.0, -6.0, -7.0], dtype=torch.float64)  # <eos> very likely
+    with_eos[1] = torch.tensor(
+        [-9.0, -8.0, -0.05, -4.0, -5.0, -6.0, -7.0], dtype=torch.float64
+    )  # <eos> very likely
     lopsided = log_probs(3, sharp=0.5)
-    lopsided_scores = torch.tensor([-0.2, -3.0, -3.5], dtype=torch.float64)  # prefix 0 far ahead of the others
+    lopsided_scores = torch.tensor(
+        [-0.2, -3.0, -3.5], dtype=torch.float64
+    )  # prefix 0 far ahead of the others
     return [
         ("the first step (one empty prefix)", [[]], torch.zeros(1, dtype=torch.float64), first, 3, eos),
-        ("a step where an <eos> is among the best", [[3, 4], [5, 3], [6, 6]],
-         torch.tensor([-1.0, -1.3, -2.0], dtype=torch.float64), with_eos, 3, eos),
+        (
+            "a step where an <eos> is among the best",
+            [[3, 4], [5, 3], [6, 6]],
+            torch.tensor([-1.0, -1.3, -2.0], dtype=torch.float64),
+            with_eos,
+            3,
+            eos,
+        ),
         ("a step where one prefix is far ahead", [[4], [5], [6]], lopsided_scores, lopsided, 3, eos),
-        ("two prefixes, beam_size 4", [[3], [6]], torch.tensor([-0.4, -1.1], dtype=torch.float64), log_probs(2), 4, eos),
+        (
+            "two prefixes, beam_size 4",
+            [[3], [6]],
+            torch.tensor([-0.4, -1.1], dtype=torch.float64),
+            log_probs(2),
+            4,
+            eos,
+        ),
     ]
 
 
@@ -557,17 +673,34 @@ def beam_step(fn: Callable[..., Any]) -> None:
             raise ExerciseError(f"{what} returned {type(got).__name__}. {HINT_BEAM_TYPES}")
         if _same_step(plain, want):
             continue
-        hint = next((h for m, h in _BEAM_MISTAKES.items()
-                     if _same_step(plain, _beam_step_ref(prefixes, scores, log_probs, beam_size, eos_id, m))), "")
+        hint = next(
+            (
+                h
+                for m, h in _BEAM_MISTAKES.items()
+                if _same_step(plain, _beam_step_ref(prefixes, scores, log_probs, beam_size, eos_id, m))
+            ),
+            "",
+        )
         beams, beam_scores, finished = plain
-        if not hint and sorted(zip(beam_scores, map(tuple, beams)), reverse=True) == sorted(
-                zip(want[1], map(tuple, want[0])), reverse=True) and beams != want[0]:
+        if (
+            not hint
+            and sorted(zip(beam_scores, map(tuple, beams)), reverse=True)
+            == sorted(zip(want[1], map(tuple, want[0])), reverse=True)
+            and beams != want[0]
+        ):
             hint = HINT_BEAM_ORDER
         raise ExerciseError(
             f"{what} gave beams {beams} with scores {[round(s, 4) for s in beam_scores]} and finished "
             f"{[(t, round(s, 4)) for t, s in finished]}, but should give beams {want[0]} with scores "
             f"{[round(s, 4) for s in want[1]]} and finished {[(t, round(s, 4)) for t, s in want[2]]}. "
-            + (hint or "Rank all k * vocab extensions by prefix score + token log-probability; the beam_size best "
-                       "that end in <eos> are finished, the beam_size best others are the new beams, best first.")
+            + (
+                hint
+                or "Rank all k * vocab extensions by prefix score + token log-probability; the beam_size "
+                "best that end in <eos> are finished, the beam_size best others are the new beams, best "
+                "first."
+            )
         )
-    passed("beam_step", f"{len(_beam_cases())} steps: all extensions ranked together, <eos> finishes a hypothesis")
+    passed(
+        "beam_step",
+        f"{len(_beam_cases())} steps: all extensions ranked together, <eos> finishes a hypothesis",
+    )

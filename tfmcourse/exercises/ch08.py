@@ -19,7 +19,8 @@ from __future__ import annotations
 import copy
 import math
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -86,20 +87,25 @@ def flops_per_token(fn: Callable[[int, int, int, int], float]) -> None:
     ``6 * n_params + 12 * n_layer * d_model * seq_len``."""
     cases = [(1616, 2, 8, 5), (85_000_000, 12, 768, 1024), (10_000, 3, 64, 7), (124_000_000, 12, 768, 2048)]
     for n, layers, d, seq in cases:
-        with forbidden(fn, *_refused("tfmcourse.perf.flops_per_token", "tfmcourse.perf.model_flops_per_token")):
+        with forbidden(
+            fn, *_refused("tfmcourse.perf.flops_per_token", "tfmcourse.perf.model_flops_per_token")
+        ):
             got = run(fn, n, layers, d, seq)
         want = _flops_ref(n, layers, d, seq)
         if _close(got, want):
             continue
         attn = layers * d * seq
-        hint = _diagnose_number(got, [
-            (2 * n + 4 * attn, HINT_FORWARD_ONLY),
-            (6 * n, HINT_NO_ATTENTION),
-            (6 * n + 4 * attn, HINT_ATTENTION_FORWARD),
-            (6 * n + 12 * attn * seq, HINT_SEQ_SQUARED),
-            (3 * n + 12 * attn, HINT_TWO_N),
-            (6 * n + 12 * d * seq, HINT_NO_LAYERS),
-        ])
+        hint = _diagnose_number(
+            got,
+            [
+                (2 * n + 4 * attn, HINT_FORWARD_ONLY),
+                (6 * n, HINT_NO_ATTENTION),
+                (6 * n + 4 * attn, HINT_ATTENTION_FORWARD),
+                (6 * n + 12 * attn * seq, HINT_SEQ_SQUARED),
+                (3 * n + 12 * attn, HINT_TWO_N),
+                (6 * n + 12 * d * seq, HINT_NO_LAYERS),
+            ],
+        )
         if not isinstance(got, (int, float)) and not (isinstance(got, Tensor) and got.numel() == 1):
             raise ExerciseError(f"flops_per_token should return a number, got {type(got).__name__}.")
         raise ExerciseError(
@@ -113,10 +119,11 @@ def flops_per_token(fn: Callable[[int, int, int, int], float]) -> None:
 # ----------------------------------------------------------------------------- MFU
 
 HINT_PERCENT = "Return a fraction between 0 and 1 (0.42), not a percentage (42)."
-HINT_INVERTED = "The ratio is upside down: MFU = achieved FLOP/s / peak FLOP/s, achieved = flops_per_token * tokens_per_second."
-HINT_TIMES_3 = (
-    "flops_per_token already counts the backward pass (the 6 of 6N): do not multiply by 3 again."
+HINT_INVERTED = (
+    "The ratio is upside down: MFU = achieved FLOP/s / peak FLOP/s, achieved = flops_per_token * "
+    "tokens_per_second."
 )
+HINT_TIMES_3 = "flops_per_token already counts the backward pass (the 6 of 6N): do not multiply by 3 again."
 HINT_UNKNOWN = (
     "When peak_flops is the string 'unknown' (a device that is not in the table), return 'unknown': never "
     "a number, and not an error."
@@ -128,27 +135,41 @@ HINT_NO_TOKENS = "MFU needs the achieved FLOP/s: multiply flops_per_token by tok
 def mfu(fn: Callable[[float, float, Any], Any]) -> None:
     """Check ``fn(flops_per_token, tokens_per_second, peak_flops)``: the fraction
     ``flops_per_token * tokens_per_second / peak_flops``, or ``"unknown"`` when ``peak_flops`` is."""
-    cases = [(6 * 124e6 + 12 * 12 * 768 * 1024, 400_000.0, 989.4e12), (1e9, 2e4, 312e12), (5.9e6, 563.0, 65e12)]
+    cases = [
+        (6 * 124e6 + 12 * 12 * 768 * 1024, 400_000.0, 989.4e12),
+        (1e9, 2e4, 312e12),
+        (5.9e6, 563.0, 65e12),
+    ]
     for fpt, tps, peak in cases:
         with forbidden(fn, *_refused("tfmcourse.perf.mfu")):
             got = run(fn, fpt, tps, peak)
         want = fpt * tps / peak
         if _close(got, want):
             continue
-        hint = _diagnose_number(got, [
-            (100 * want, HINT_PERCENT), (1 / want, HINT_INVERTED), (3 * want, HINT_TIMES_3),
-            (fpt / peak, HINT_NO_TOKENS),
-        ])
+        hint = _diagnose_number(
+            got,
+            [
+                (100 * want, HINT_PERCENT),
+                (1 / want, HINT_INVERTED),
+                (3 * want, HINT_TIMES_3),
+                (fpt / peak, HINT_NO_TOKENS),
+            ],
+        )
         raise ExerciseError(
             f"mfu(flops_per_token={fpt:.4g}, tokens_per_second={tps:.4g}, peak_flops={peak:.4g}) returned "
-            f"{got!r}, expected {want:.6g}. " + (hint or "MFU = flops_per_token * tokens_per_second / peak_flops.")
+            f"{got!r}, expected {want:.6g}. "
+            + (hint or "MFU = flops_per_token * tokens_per_second / peak_flops.")
         )
     try:
         got = fn(1e9, 1e4, "unknown")
     except NotImplementedError:
-        raise ExerciseError("`mfu` is not implemented yet: replace the line `raise NotImplementedError` with your code.") from None
+        raise ExerciseError(
+            "`mfu` is not implemented yet: replace the line `raise NotImplementedError` with your code."
+        ) from None
     except Exception as e:  # noqa: BLE001
-        raise ExerciseError(f"mfu(..., peak_flops='unknown') raised {type(e).__name__}: {e}. {HINT_UNKNOWN}") from None
+        raise ExerciseError(
+            f"mfu(..., peak_flops='unknown') raised {type(e).__name__}: {e}. {HINT_UNKNOWN}"
+        ) from None
     if got != "unknown":
         raise ExerciseError(f"mfu(..., peak_flops='unknown') returned {got!r}. {HINT_UNKNOWN}")
     passed("mfu", f"{len(cases) + 1} cases")
@@ -179,7 +200,8 @@ HINT_LOSS_VALUE = (
 )
 HINT_NO_STEP = "The parameters did not change: call optimizer.step() after the loop."
 HINT_CONCATENATED = (
-    "loss_fn was called once, on all the micro-batches concatenated: that is one big batch, with the memory of "
+    "loss_fn was called once, on all the micro-batches concatenated: that is one big batch, with the "
+    "memory of "
     "the big batch, not gradient accumulation. Call loss_fn(model, micro_batch) once per micro-batch and "
     "backward() each (divided by the number of micro-batches)."
 )
@@ -223,8 +245,13 @@ def _variant(model: nn.Module, opt: torch.optim.Optimizer, micro: list, mistake:
 
 
 _ACCUM_MISTAKES = ("no_divide", "zero_inside", "step_inside", "no_zero", "no_step")
-_ACCUM_HINTS = {"no_divide": HINT_NO_DIVIDE, "zero_inside": HINT_ZERO_INSIDE, "step_inside": HINT_STEP_INSIDE,
-                "no_zero": HINT_NO_ZERO, "no_step": HINT_NO_STEP}
+_ACCUM_HINTS = {
+    "no_divide": HINT_NO_DIVIDE,
+    "zero_inside": HINT_ZERO_INSIDE,
+    "step_inside": HINT_STEP_INSIDE,
+    "no_zero": HINT_NO_ZERO,
+    "no_step": HINT_NO_STEP,
+}
 
 
 class _CountingLoss:
@@ -248,12 +275,20 @@ def accumulated_step(fn: Callable[[nn.Module, torch.optim.Optimizer, Callable, l
     the mean of the micro-batch losses."""
     g = torch.Generator().manual_seed(2038)
     n_cases = 0
-    for k, make_opt in ((4, lambda p: torch.optim.SGD(p, lr=0.1)), (3, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
-                        (2, lambda p: torch.optim.SGD(p, lr=0.2))):
+    for k, make_opt in (
+        (4, lambda p: torch.optim.SGD(p, lr=0.1)),
+        (3, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
+        (2, lambda p: torch.optim.SGD(p, lr=0.2)),
+    ):
         torch.manual_seed(int(torch.randint(0, 10_000, (1,), generator=g)))
         base = _Net().double()
-        micro = [(torch.randn(2, 3, generator=g, dtype=torch.float64), torch.randn(2, 1, generator=g, dtype=torch.float64))
-                 for _ in range(k)]
+        micro = [
+            (
+                torch.randn(2, 3, generator=g, dtype=torch.float64),
+                torch.randn(2, 1, generator=g, dtype=torch.float64),
+            )
+            for _ in range(k)
+        ]
         stale = [torch.randn(p.shape, generator=g, dtype=torch.float64) for p in base.parameters()]
 
         def fresh(base: nn.Module = base) -> tuple[nn.Module, torch.optim.Optimizer]:
@@ -282,7 +317,8 @@ def accumulated_step(fn: Callable[[nn.Module, torch.optim.Optimizer, Callable, l
             raise ExerciseError(f"With {k} micro-batches: {HINT_CONCATENATED}")
         if sorted(loss_fn.sizes) != sorted(sizes):
             raise ExerciseError(
-                f"With {k} micro-batches of {sizes[0]} examples, loss_fn was called {len(loss_fn.sizes)} times, on "
+                f"With {k} micro-batches of {sizes[0]} examples, loss_fn was called {len(loss_fn.sizes)} "
+                "times, on "
                 f"batches of {loss_fn.sizes} examples: call it exactly once per micro-batch."
             )
         if not torch.allclose(got, want, rtol=1e-9, atol=1e-12):
@@ -299,7 +335,9 @@ def accumulated_step(fn: Callable[[nn.Module, torch.optim.Optimizer, Callable, l
                 + (hint or "Zero the gradients, backward each loss / k, then one optimizer.step().")
             )
         if not _close(got_loss, want_loss.item(), rel=1e-9):
-            raise ExerciseError(f"accumulated_step returned {got_loss!r}, expected {want_loss.item():.6g}. {HINT_LOSS_VALUE}")
+            raise ExerciseError(
+                f"accumulated_step returned {got_loss!r}, expected {want_loss.item():.6g}. {HINT_LOSS_VALUE}"
+            )
         n_cases += 1
     passed("accumulated_step", f"{n_cases} cases")
 
@@ -335,7 +373,8 @@ HINT_LOOP_PER_TENSOR = (
     "together (one scale factor for all): torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)."
 )
 HINT_LOOP_CLIP_VALUE = (
-    "The gradients were clipped element by element (clip_grad_value_): that changes their direction. Clip the "
+    "The gradients were clipped element by element (clip_grad_value_): that changes their direction. Clip "
+    "the "
     "global norm instead, torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)."
 )
 HINT_LOOP_NO_ZERO = (
@@ -346,8 +385,16 @@ HINT_LOOP_STEPS = "Take exactly one optimizer.step() per batch."
 HINT_LOOP_LOSSES = "Return the list of the losses of the steps, one Python float per batch, in order."
 
 
-def _loop_variant(model: nn.Module, opt: torch.optim.Optimizer, batches: list, lr: float, warmup: int,
-                  clip_norm: float, mistake: str = "", loss_fn: Callable = _mse) -> list[float]:
+def _loop_variant(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    batches: list,
+    lr: float,
+    warmup: int,
+    clip_norm: float,
+    mistake: str = "",
+    loss_fn: Callable = _mse,
+) -> list[float]:
     """The training loop of the exercise, or the loop with one plausible ``mistake``."""
     losses = []
     for step, batch in enumerate(batches, start=1):
@@ -413,21 +460,29 @@ class _Batches(list):
 def _loop_cases() -> list[tuple[str, int, float, int, float]]:
     """(description, number of batches, lr, warmup, clip_norm): clipping that binds at most steps, a warmup
     longer than the run, and a one-step warmup."""
-    return [("6 steps, warmup 3, clip_norm 0.5", 6, 0.05, 3, 0.5),
-            ("5 steps, warmup 8, clip_norm 0.3", 5, 0.1, 8, 0.3),
-            ("4 steps, warmup 1, clip_norm 2.0", 4, 0.02, 1, 2.0)]
+    return [
+        ("6 steps, warmup 3, clip_norm 0.5", 6, 0.05, 3, 0.5),
+        ("5 steps, warmup 8, clip_norm 0.3", 5, 0.1, 8, 0.3),
+        ("4 steps, warmup 1, clip_norm 2.0", 4, 0.02, 1, 2.0),
+    ]
 
 
 @checker
 def train_loop(fn: Callable[..., list]) -> None:
-    """Check ``fn(model, optimizer, loss_fn, batches, lr, warmup, clip_norm) -> list of losses``: one Adam step
+    """Check ``fn(model, optimizer, loss_fn, batches, lr, warmup, clip_norm) -> list of losses``: one Adam
+    step
     per batch with a linear warmup of the learning rate and the gradients' global norm clipped."""
     g = torch.Generator().manual_seed(808)
     for name, n, lr, warmup, clip_norm in _loop_cases():
         torch.manual_seed(int(torch.randint(0, 10_000, (1,), generator=g)))
         base = _Net().double()
-        batches = [(torch.randn(4, 3, generator=g, dtype=torch.float64) * 2,
-                    torch.randn(4, 1, generator=g, dtype=torch.float64) * 3) for _ in range(n)]
+        batches = [
+            (
+                torch.randn(4, 3, generator=g, dtype=torch.float64) * 2,
+                torch.randn(4, 1, generator=g, dtype=torch.float64) * 3,
+            )
+            for _ in range(n)
+        ]
 
         def fresh(base: nn.Module = base, lr: float = lr) -> tuple[nn.Module, torch.optim.Optimizer]:
             model = copy.deepcopy(base)
@@ -442,13 +497,27 @@ def train_loop(fn: Callable[..., list]) -> None:
         record = _Recorder(model, opt)
         loss_fn = _CountingLoss()
         what = f"train_loop on {name}"
-        with forbidden(fn, *_refused("tfmcourse.train.Trainer", "tfmcourse.train.constant_lr",
-                                     "tfmcourse.train.make_schedule")):
-            got_losses = run(fn, model, opt, loss_fn, _Batches(tuple(t.clone() for t in b) for b in batches), lr,
-                             warmup, clip_norm)
+        with forbidden(
+            fn,
+            *_refused(
+                "tfmcourse.train.Trainer", "tfmcourse.train.constant_lr", "tfmcourse.train.make_schedule"
+            ),
+        ):
+            got_losses = run(
+                fn,
+                model,
+                opt,
+                loss_fn,
+                _Batches(tuple(t.clone() for t in b) for b in batches),
+                lr,
+                warmup,
+                clip_norm,
+            )
         if len(record.lrs) != n or len(loss_fn.sizes) != n:
-            raise ExerciseError(f"{what}: optimizer.step() was called {len(record.lrs)} times and loss_fn "
-                                f"{len(loss_fn.sizes)} times for {n} batches. {HINT_LOOP_STEPS}")
+            raise ExerciseError(
+                f"{what}: optimizer.step() was called {len(record.lrs)} times and loss_fn "
+                f"{len(loss_fn.sizes)} times for {n} batches. {HINT_LOOP_STEPS}"
+            )
         got = _params(model)
         if not torch.allclose(got, want, rtol=1e-9, atol=1e-12):
             hint = ""
@@ -458,9 +527,15 @@ def train_loop(fn: Callable[..., list]) -> None:
                 if torch.allclose(got, _params(m_model), rtol=1e-9, atol=1e-12):
                     hint = mistake_hint
                     break
-            if not hint and not all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(record.lrs, ref_record.lrs)):
+            if not hint and not all(
+                math.isclose(a, b, rel_tol=1e-9) for a, b in zip(record.lrs, ref_record.lrs)
+            ):
                 hint = HINT_LOOP_NOT_SET
-            if not hint and max(record.norms) > clip_norm * (1 + 1e-6) and max(ref_record.norms) <= clip_norm * (1 + 1e-6):
+            if (
+                not hint
+                and max(record.norms) > clip_norm * (1 + 1e-6)
+                and max(ref_record.norms) <= clip_norm * (1 + 1e-6)
+            ):
                 hint = HINT_LOOP_NO_CLIP
             lrs = ", ".join(f"{x:.3g}" for x in record.lrs)
             want_lrs = ", ".join(f"{x:.3g}" for x in ref_record.lrs)
@@ -469,7 +544,13 @@ def train_loop(fn: Callable[..., list]) -> None:
                 f"{(got - want).abs().max().item():.3g}; learning rates used {lrs}, expected {want_lrs}). "
                 + (hint or "Per step: set the lr, zero_grad, loss, backward, clip the global norm, step.")
             )
-        if not isinstance(got_losses, (list, tuple)) or len(got_losses) != n or not all(
-                _close(a, b, rel=1e-9) for a, b in zip(got_losses, want_losses)):
+        if (
+            not isinstance(got_losses, (list, tuple))
+            or len(got_losses) != n
+            or not all(_close(a, b, rel=1e-9) for a, b in zip(got_losses, want_losses))
+        ):
             raise ExerciseError(f"{what} returned {got_losses!r:.200}. {HINT_LOOP_LOSSES}")
-    passed("train_loop", f"{len(_loop_cases())} runs: warmup from step 1, global-norm clipping, one step per batch")
+    passed(
+        "train_loop",
+        f"{len(_loop_cases())} runs: warmup from step 1, global-norm clipping, one step per batch",
+    )

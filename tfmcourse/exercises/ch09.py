@@ -14,14 +14,16 @@ not stored, ...) and, if the learner's answer matches one, names that mistake in
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from einops import rearrange
 from torch import Tensor
 
-from tfmcourse.exercises import ExerciseError, checker, expect_close, forbidden, is_close, passed, run
-from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
+from tfmcourse.exercises import ExerciseError, checker, forbidden, is_close, passed, run
+from tfmcourse.exercises import diagnose as _diagnose
+from tfmcourse.exercises import fail as _fail
 
 __all__ = ["causal_self_attention", "top_k_logits", "attention_step"]
 
@@ -39,7 +41,9 @@ HINT_NO_DIAGONAL = (
     "The diagonal is masked too (tril(diagonal=-1)): position i may attend to itself, so keep the "
     "keys j <= i, not only j < i."
 )
-HINT_SCALE_D_MODEL = "The scores are scaled by 1/sqrt(d_model); each head uses 1/sqrt(d_head), d_head = d_model // num_heads."
+HINT_SCALE_D_MODEL = (
+    "The scores are scaled by 1/sqrt(d_model); each head uses 1/sqrt(d_head), d_head = d_model // num_heads."
+)
 HINT_NO_SCALE = "The scores are not scaled: divide q @ k^T by sqrt(d_head)."
 HINT_AXIS = "The softmax runs over the wrong axis: it normalises over the keys, the last axis (dim=-1)."
 HINT_NO_OUT = "The output projection is missing: after merging the heads, multiply by w_o."
@@ -51,7 +55,9 @@ HINT_HEADS_DH = (
     "The heads get interleaved features: split with rearrange(t, 'b s (h d) -> b h s d', h=num_heads), "
     "so that head i uses features i*d_head .. (i+1)*d_head - 1."
 )
-HINT_ONE_HEAD = "Your answer is single-head attention: split q, k and v into num_heads heads and merge them afterwards."
+HINT_ONE_HEAD = (
+    "Your answer is single-head attention: split q, k and v into num_heads heads and merge them afterwards."
+)
 HINT_MERGE_NO_TRANSPOSE = (
     "The heads are merged without moving the head axis back: the output of the heads is "
     "(batch, heads, seq, d_head), and reshaping it straight to (batch, seq, d_model) mixes positions and "
@@ -63,7 +69,9 @@ HINT_SPLIT_NO_TRANSPOSE = (
     "then swap the two middle axes, or use rearrange(t, 'b s (h d) -> b h s d', h=num_heads)."
 )
 
-HINT_TOPK_SMALLEST = "You kept the k *smallest* logits: top-k keeps the k largest (torch.topk(..., largest=True))."
+HINT_TOPK_SMALLEST = (
+    "You kept the k *smallest* logits: top-k keeps the k largest (torch.topk(..., largest=True))."
+)
 HINT_TOPK_PLUS_ONE = (
     "You kept k + 1 tokens: the k-th largest value itself must be kept, everything strictly below it "
     "removed (keep logits >= the k-th largest, not > the (k+1)-th)."
@@ -75,8 +83,12 @@ HINT_TOPK_ZERO = (
     "The removed tokens are set to 0: a logit of 0 still has probability exp(0) / Z > 0 (and it is even "
     "larger than negative logits). Set them to float('-inf') so that softmax gives them exactly 0."
 )
-HINT_TOPK_AXIS = "The top k are taken over the wrong axis: each row (one batch element) keeps its own k largest, dim=-1."
-HINT_TOPK_PROBS = "You returned probabilities: return the logits, unchanged for the k kept tokens and -inf elsewhere."
+HINT_TOPK_AXIS = (
+    "The top k are taken over the wrong axis: each row (one batch element) keeps its own k largest, dim=-1."
+)
+HINT_TOPK_PROBS = (
+    "You returned probabilities: return the logits, unchanged for the k kept tokens and -inf elsewhere."
+)
 HINT_TOPK_BIG_NEGATIVE = (
     "The removed tokens are set to a large negative number instead of float('-inf'). The softmax of "
     "it is 0 here, but it is still a finite logit: code downstream that asks which tokens are left "
@@ -92,7 +104,8 @@ HINT_TOPK_NOTHING_REMOVED = "Nothing was removed: set the logits outside the top
 
 HINT_STEP_NOT_STORED = (
     "The cache is not updated: after the step, cache['k'] and cache['v'] must hold the keys and values "
-    "of *every* position so far, the new one appended at the end (cache['k'] = torch.cat([old, k_new], dim=1))."
+    "of *every* position so far, the new one appended at the end (cache['k'] = torch.cat([old, k_new], "
+    "dim=1))."
 )
 HINT_STEP_ONLY_NEW = (
     "The cache holds only the newest key and value: store the concatenation of the old ones and the new "
@@ -106,7 +119,9 @@ HINT_STEP_AXIS = (
     "The keys are concatenated along the wrong axis: the cache is (batch, positions, d); append along "
     "the positions axis, dim=1 (not the batch axis 0 or the feature axis -1)."
 )
-HINT_STEP_SWAPPED = "cache['v'] holds the keys (or cache['k'] the values): store k in cache['k'] and v in cache['v']."
+HINT_STEP_SWAPPED = (
+    "cache['v'] holds the keys (or cache['k'] the values): store k in cache['k'] and v in cache['v']."
+)
 HINT_STEP_NO_SCALE = "The scores are not scaled: divide q @ k^T by sqrt(d)."
 HINT_STEP_FIRST_ONLY = (
     "The new token attends only to the first position: a (1, t+1) causal mask is aligned bottom-right "
@@ -167,10 +182,6 @@ _ATTENTION_BUILTINS = (
 _TOPK_BUILTINS = ("tfmcourse.sampling.filter_logits",)
 
 
-
-
-
-
 # ------------------------------------------------------------------ 1. causal self-attention
 
 
@@ -194,8 +205,12 @@ def _causal_variant(x: Tensor, w_qkv: Tensor, w_o: Tensor, h: int, mistake: str 
     scale = {"d_model": 1 / math.sqrt(d), "no_scale": 1.0}.get(mistake, 1 / math.sqrt(d_head))
     scores = q @ k.transpose(-2, -1) * scale
     ones = torch.ones(s, s, dtype=torch.bool)
-    mask = {"no_mask": ones, "inverted": ~ones.tril(), "no_diagonal": ones.tril(-1),
-            "inverted_diag": ones.triu()}.get(mistake, ones.tril())
+    mask = {
+        "no_mask": ones,
+        "inverted": ~ones.tril(),
+        "no_diagonal": ones.tril(-1),
+        "inverted_diag": ones.triu(),
+    }.get(mistake, ones.tril())
     scores = scores.masked_fill(~mask, float("-inf"))
     weights = torch.nan_to_num(torch.softmax(scores, dim=-2 if mistake == "axis" else -1))
     if mistake == "merge_no_transpose":  # (b, h, s, d_head) reshaped straight to (b, s, d)
@@ -233,8 +248,14 @@ def causal_self_attention(fn: Callable[..., Tensor]) -> None:
     g = _gen(2091)
     cases = []
     for b, s, d, h in [(2, 5, 12, 3), (1, 7, 8, 2), (3, 4, 8, 1)]:
-        cases.append((_randn(b, s, d, g=g), _randn(d, 3 * d, g=g, scale=1.5 / math.sqrt(d)),
-                      _randn(d, d, g=g, scale=1 / math.sqrt(d)), h))
+        cases.append(
+            (
+                _randn(b, s, d, g=g),
+                _randn(d, 3 * d, g=g, scale=1.5 / math.sqrt(d)),
+                _randn(d, d, g=g, scale=1 / math.sqrt(d)),
+                h,
+            )
+        )
     for x, w_qkv, w_o, h in cases:
         where = f"causal_self_attention(x {tuple(x.shape)}, w_qkv {tuple(w_qkv.shape)}, w_o, num_heads={h})"
         want = _causal_variant(x, w_qkv, w_o, h)  # the reference first, then the learner's function
@@ -244,14 +265,21 @@ def causal_self_attention(fn: Callable[..., Tensor]) -> None:
             raise ExerciseError(f"{where} returned a {type(got).__name__}: return only the output tensor.")
         if isinstance(got, Tensor) and torch.isnan(got).any():
             raise ExerciseError(
-                f"{where} contains NaN: a query row whose keys are all masked gives softmax(-inf, ..., -inf). "
+                f"{where} contains NaN: a query row whose keys are all masked gives softmax(-inf, ..., "
+                "-inf). "
                 f"{HINT_NO_DIAGONAL if torch.isnan(got[:, 0]).any() else HINT_MASK_INVERTED}"
             )
         if isinstance(got, Tensor) and is_close(got, want):
             continue
         hint = _diagnose(got, _CAUSAL_MISTAKES, lambda m: _causal_variant(x, w_qkv, w_o, h, m))
-        _fail(got, want, where, hint or "Split x @ w_qkv into q | k | v, split heads, scale by 1/sqrt(d_head), "
-                                       "mask the future, softmax over the keys, merge heads, multiply by w_o.")
+        _fail(
+            got,
+            want,
+            where,
+            hint
+            or "Split x @ w_qkv into q | k | v, split heads, scale by 1/sqrt(d_head), "
+            "mask the future, softmax over the keys, merge heads, multiply by w_o.",
+        )
     passed("causal_self_attention", f"{len(cases)} cases")
 
 
@@ -291,8 +319,11 @@ def _same_filtered(got: Tensor, want: Tensor) -> bool:
     if not isinstance(got, Tensor) or tuple(got.shape) != tuple(want.shape) or not got.is_floating_point():
         return False
     kept = torch.isfinite(want)
-    return bool(torch.equal(torch.isfinite(got), kept) and (got[~kept] < 0).all()
-                and torch.allclose(got[kept].to(want.dtype), want[kept]))
+    return bool(
+        torch.equal(torch.isfinite(got), kept)
+        and (got[~kept] < 0).all()
+        and torch.allclose(got[kept].to(want.dtype), want[kept])
+    )
 
 
 @checker
@@ -300,8 +331,12 @@ def top_k_logits(fn: Callable[[Tensor, int], Tensor]) -> None:
     """Check ``fn(logits, k)``: ``(batch, vocab) -> (batch, vocab)``, each row's ``k`` largest logits
     unchanged and every other entry ``-inf``. Calling the package's ``filter_logits`` does not count."""
     g = _gen(2092)
-    cases = [(_randn(4, 10, g=g, scale=2.0), 3), (_randn(3, 7, g=g, scale=2.0) - 5.0, 2),
-             (_randn(2, 6, g=g), 1), (_randn(2, 5, g=g), 5)]
+    cases = [
+        (_randn(4, 10, g=g, scale=2.0), 3),
+        (_randn(3, 7, g=g, scale=2.0) - 5.0, 2),
+        (_randn(2, 6, g=g), 1),
+        (_randn(2, 5, g=g), 5),
+    ]
     for logits, k in cases:
         where = f"top_k_logits(logits {tuple(logits.shape)}, k={k})"
         want = _top_k_variant(logits, k)  # the reference first, then the learner's function
@@ -315,7 +350,7 @@ def top_k_logits(fn: Callable[[Tensor, int], Tensor]) -> None:
         elif isinstance(got, Tensor):
             for mistake, h in _TOPK_MISTAKES.items():
                 mutant = _top_k_variant(logits, k, mistake)
-                if (_same_filtered(got, mutant) if mistake not in ("zero", "probs") else is_close(got, mutant)):
+                if _same_filtered(got, mutant) if mistake not in ("zero", "probs") else is_close(got, mutant):
                     hint = h
                     break
             removed = ~torch.isfinite(want)
@@ -327,11 +362,15 @@ def top_k_logits(fn: Callable[[Tensor, int], Tensor]) -> None:
                     hint = HINT_TOPK_ZERO
                 elif torch.allclose(got.to(want.dtype), logits):
                     hint = HINT_TOPK_NOTHING_REMOVED
-        hint = hint or ("Find the k-th largest value of each row (torch.topk(logits, k, dim=-1)) and set the "
-                        "logits below it to -inf.")
+        hint = hint or (
+            "Find the k-th largest value of each row (torch.topk(logits, k, dim=-1)) and set the "
+            "logits below it to -inf."
+        )
         if isinstance(got, Tensor) and tuple(got.shape) == tuple(want.shape):
             kept = torch.isfinite(got).sum(-1).tolist() if got.is_floating_point() else "?"
-            raise ExerciseError(f"{where} is wrong: each row should keep {k} finite logits, yours keep {kept}. {hint}")
+            raise ExerciseError(
+                f"{where} is wrong: each row should keep {k} finite logits, yours keep {kept}. {hint}"
+            )
         _fail(got, want, where, hint)
     passed("top_k_logits", f"{len(cases)} cases")
 
@@ -339,7 +378,9 @@ def top_k_logits(fn: Callable[[Tensor, int], Tensor]) -> None:
 # ------------------------------------------------------------------------------ 3. KV cache
 
 
-def _step_variant(x_new: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, cache: dict, mistake: str = "") -> Tensor | None:
+def _step_variant(
+    x_new: Tensor, w_q: Tensor, w_k: Tensor, w_v: Tensor, cache: dict, mistake: str = ""
+) -> Tensor | None:
     """One single-head attention step with a (correctly updated) cache, the attention written with
     one ``mistake``; ``None`` where the mistake gives no output to compare (no earlier key at t = 0)."""
     q, k, v = x_new @ w_q, x_new @ w_k, x_new @ w_v
@@ -397,7 +438,9 @@ def attention_step(fn: Callable[[Tensor, Tensor, Tensor, Tensor, dict], Tensor])
         for t in range(s):
             where = f"attention_step at position {t} (batch {b}, d {d})"
             before = {k: v.clone() for k, v in cache.items() if isinstance(v, Tensor)}
-            mutants = {m: _step_variant(x[:, t : t + 1], w_q, w_k, w_v, shadows[m], m) for m in _STEP_MISTAKES}
+            mutants = {
+                m: _step_variant(x[:, t : t + 1], w_q, w_k, w_v, shadows[m], m) for m in _STEP_MISTAKES
+            }
             try:
                 got = run(fn, x[:, t : t + 1], w_q, w_k, w_v, cache)
             except ExerciseError as e:
@@ -408,15 +451,25 @@ def attention_step(fn: Callable[[Tensor, Tensor, Tensor, Tensor, dict], Tensor])
             want = full[:, t : t + 1]
             ck, cv = cache.get("k"), cache.get("v")
             if not isinstance(ck, Tensor) or not isinstance(cv, Tensor):
-                raise ExerciseError(f"{where}: cache has no tensors 'k' and 'v' after the step. {HINT_STEP_NOT_STORED}")
+                raise ExerciseError(
+                    f"{where}: cache has no tensors 'k' and 'v' after the step. {HINT_STEP_NOT_STORED}"
+                )
             if ck.ndim != 3 or ck.shape[0] != b or ck.shape[-1] != d:
-                raise ExerciseError(f"{where}: cache['k'] has shape {tuple(ck.shape)}, expected {(b, t + 1, d)}. {HINT_STEP_AXIS}")
+                raise ExerciseError(
+                    f"{where}: cache['k'] has shape {tuple(ck.shape)}, expected {(b, t + 1, d)}. "
+                    f"{HINT_STEP_AXIS}"
+                )
             if "k" in before and tuple(ck.shape) == tuple(before["k"].shape) and torch.equal(ck, before["k"]):
                 raise ExerciseError(f"{where}: {HINT_STEP_NOT_STORED}")
             if tuple(ck.shape) == (b, 1, d) and t > 0:
-                raise ExerciseError(f"{where}: cache['k'] has shape {tuple(ck.shape)}, expected {(b, t + 1, d)}. {HINT_STEP_ONLY_NEW}")
+                raise ExerciseError(
+                    f"{where}: cache['k'] has shape {tuple(ck.shape)}, expected {(b, t + 1, d)}. "
+                    f"{HINT_STEP_ONLY_NEW}"
+                )
             if tuple(ck.shape) != (b, t + 1, d):
-                raise ExerciseError(f"{where}: cache['k'] has shape {tuple(ck.shape)}, expected {(b, t + 1, d)}.")
+                raise ExerciseError(
+                    f"{where}: cache['k'] has shape {tuple(ck.shape)}, expected {(b, t + 1, d)}."
+                )
             if not is_close(ck, keys[:, : t + 1]):
                 if is_close(ck, keys[:, : t + 1].flip(1)):
                     raise ExerciseError(f"{where}: {HINT_STEP_PREPEND}")
@@ -424,8 +477,14 @@ def attention_step(fn: Callable[[Tensor, Tensor, Tensor, Tensor, dict], Tensor])
                     raise ExerciseError(f"{where}: {HINT_STEP_SWAPPED}")
                 raise ExerciseError(f"{where}: cache['k'] should hold x @ w_k of positions 0..{t}, in order.")
             if not (tuple(cv.shape) == (b, t + 1, d) and is_close(cv, values[:, : t + 1])):
-                hint = HINT_STEP_SWAPPED if tuple(cv.shape) == (b, t + 1, d) and is_close(cv, keys[:, : t + 1]) else ""
-                raise ExerciseError(f"{where}: cache['v'] should hold x @ w_v of positions 0..{t}, in order. {hint}".strip())
+                hint = (
+                    HINT_STEP_SWAPPED
+                    if tuple(cv.shape) == (b, t + 1, d) and is_close(cv, keys[:, : t + 1])
+                    else ""
+                )
+                raise ExerciseError(
+                    f"{where}: cache['v'] should hold x @ w_v of positions 0..{t}, in order. {hint}".strip()
+                )
             right = isinstance(got, Tensor) and is_close(got, want)
             for m, mutant in mutants.items():
                 if mutant is not None:
@@ -436,6 +495,12 @@ def attention_step(fn: Callable[[Tensor, Tensor, Tensor, Tensor, dict], Tensor])
             # The cache was right at every step, so only the attention itself can be wrong.
             where, got, want = wrong[0]
             hint = next((_STEP_MISTAKES[m] for m in _STEP_MISTAKES if explains[m]), "")
-            _fail(got, want, f"the output of {where}", hint or "q = x_new @ w_q attends over all the cached keys "
-                  "and values (new ones included) with scores scaled by 1/sqrt(d).")
+            _fail(
+                got,
+                want,
+                f"the output of {where}",
+                hint
+                or "q = x_new @ w_q attends over all the cached keys "
+                "and values (new ones included) with scores scaled by 1/sqrt(d).",
+            )
     passed("attention_step", "two sequences fed one position at a time, cache checked at every step")

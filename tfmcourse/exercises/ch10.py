@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import copy
 import importlib
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -73,8 +74,17 @@ def _existing(*paths: str) -> list[str]:
 
 #: The twelve entries of one GPT-2 block (``transformer.h.<i>.`` + these names).
 HF_BLOCK_KEYS = (
-    "ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight",
-    "attn.c_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight",
+    "ln_1.weight",
+    "ln_1.bias",
+    "attn.c_attn.weight",
+    "attn.c_attn.bias",
+    "attn.c_proj.weight",
+    "attn.c_proj.bias",
+    "ln_2.weight",
+    "ln_2.bias",
+    "mlp.c_fc.weight",
+    "mlp.c_fc.bias",
+    "mlp.c_proj.weight",
     "mlp.c_proj.bias",
 )
 
@@ -115,7 +125,9 @@ def _random_block_model(seed: int, d_model: int = 8, heads: int = 2, d_ff: int =
     from tfmcourse.models.gpt import GPT, GPTConfig
 
     g = torch.Generator().manual_seed(seed)
-    model = GPT(GPTConfig(vocab_size=13, max_len=9, d_model=d_model, num_layers=1, num_heads=heads, d_ff=d_ff)).double()
+    model = GPT(
+        GPTConfig(vocab_size=13, max_len=9, d_model=d_model, num_layers=1, num_heads=heads, d_ff=d_ff)
+    ).double()
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) * 0.4)
@@ -124,7 +136,7 @@ def _random_block_model(seed: int, d_model: int = 8, heads: int = 2, d_ff: int =
 
 def _reference_block(model) -> dict[str, Tensor]:
     prefix = "transformer.h.0."
-    return {k[len(prefix):]: v for k, v in model.hf_state_dict().items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in model.hf_state_dict().items() if k.startswith(prefix)}
 
 
 def _diagnose_entry(key: str, got: Tensor, want: dict[str, Tensor]) -> str:
@@ -168,7 +180,9 @@ def hf_block_weights(fn: Callable[[Any], dict]) -> None:
             want_logits = model(ids)
         block = copy.deepcopy(model.blocks[0])
         where = f"hf_block_weights(block with d_model={d_model}, {heads} heads, d_ff={d_ff})"
-        with _forbidden_methods(fn, "tfmcourse.models.gpt.GPT.hf_state_dict", "tfmcourse.models.gpt.GPT.to_hf"):
+        with _forbidden_methods(
+            fn, "tfmcourse.models.gpt.GPT.hf_state_dict", "tfmcourse.models.gpt.GPT.to_hf"
+        ):
             got = run(fn, block)
         if not isinstance(got, dict):
             raise ExerciseError(f"{where} returned a {type(got).__name__}: return a dict {{name: tensor}}.")
@@ -178,7 +192,8 @@ def hf_block_weights(fn: Callable[[Any], dict]) -> None:
         extra = [k for k in got if k not in HF_BLOCK_KEYS]
         if missing or extra:
             raise ExerciseError(
-                f"{where}: the names are not GPT-2's. Missing: {missing or 'none'}; unexpected: {extra or 'none'}. "
+                f"{where}: the names are not GPT-2's. Missing: {missing or 'none'}; unexpected: "
+                f"{extra or 'none'}. "
                 f"One GPT-2 block has exactly these entries: {list(HF_BLOCK_KEYS)}."
             )
         for key in HF_BLOCK_KEYS:
@@ -190,7 +205,10 @@ def hf_block_weights(fn: Callable[[Any], dict]) -> None:
                 continue
             hint = _diagnose_entry(key, value.detach(), want)
             if tuple(value.shape) != tuple(w.shape):
-                raise ExerciseError(f"{where}: {key} has shape {tuple(value.shape)}, GPT-2 expects {tuple(w.shape)}. {hint}".strip())
+                raise ExerciseError(
+                    f"{where}: {key} has shape {tuple(value.shape)}, "
+                    f"GPT-2 expects {tuple(w.shape)}. {hint}".strip()
+                )
             raise ExerciseError(f"{where}: {key} has the right shape but wrong values. {hint}".strip())
         # Everything in place: load it and compare the logits, the test that matters.
         state = {k: v for k, v in model.hf_state_dict().items() if not k.startswith("transformer.h.0.")}
@@ -200,7 +218,10 @@ def hf_block_weights(fn: Callable[[Any], dict]) -> None:
             got_logits = hf(ids).logits
         if not is_close(got_logits, want_logits):
             err = (got_logits - want_logits).abs().max().item()
-            raise ExerciseError(f"{where}: loaded into GPT2LMHeadModel, the block gives other logits (largest difference {err:.2g}).")
+            raise ExerciseError(
+                f"{where}: loaded into GPT2LMHeadModel, the block gives other logits (largest difference "
+                f"{err:.2g})."
+            )
     passed("hf_block_weights", "two block shapes; GPT2LMHeadModel with your block gives our logits")
 
 
@@ -226,8 +247,12 @@ HINT_BPE_COUNTS_LOST = (
     "Two words that become equal after the merge must add their counts; yours keeps only one of them "
     "(new_words[w] = count overwrites: use new_words[w] = new_words.get(w, 0) + count)."
 )
-HINT_BPE_PAIR_TYPE = "Return the pair as a tuple of the two symbols, ('a', 'b'), not as the merged string 'ab'."
-HINT_BPE_NOT_MERGED = "The words are returned unchanged: replace every occurrence of the pair by one symbol, pair[0] + pair[1]."
+HINT_BPE_PAIR_TYPE = (
+    "Return the pair as a tuple of the two symbols, ('a', 'b'), not as the merged string 'ab'."
+)
+HINT_BPE_NOT_MERGED = (
+    "The words are returned unchanged: replace every occurrence of the pair by one symbol, pair[0] + pair[1]."
+)
 HINT_BPE_MUTATED = "Your function changed the dict it was given: build and return a new dict."
 
 
@@ -252,15 +277,24 @@ def _bpe_variant(words: dict, mistake: str = "") -> tuple[Any, dict]:
             seq = list(dict.fromkeys(seq))
         for pair in seq:
             pairs[pair] = pairs.get(pair, 0) + (1 if mistake == "unweighted" else count)
-    best = max(pairs, key=lambda p: (pairs[p], p)) if mistake == "tie_max" else min(pairs, key=lambda p: (-pairs[p], p))
+    best = (
+        max(pairs, key=lambda p: (pairs[p], p))
+        if mistake == "tie_max"
+        else min(pairs, key=lambda p: (-pairs[p], p))
+    )
     merged = best[0] + best[1]
     new: dict = {}
     for word, count in words.items():
         if mistake == "overlap":  # every matching position merged, even one that overlaps the previous merge
             starts = [i for i in range(len(word) - 1) if (word[i], word[i + 1]) == best]
             covered = {j for i in starts for j in (i, i + 1)}
-            out = tuple(s for _, s in sorted([(i, merged) for i in starts] +
-                                             [(i, word[i]) for i in range(len(word)) if i not in covered]))
+            out = tuple(
+                s
+                for _, s in sorted(
+                    [(i, merged) for i in starts]
+                    + [(i, word[i]) for i in range(len(word)) if i not in covered]
+                )
+            )
         else:
             out_list, i = [], 0
             while i < len(word):
@@ -294,7 +328,9 @@ def bpe_merge_step(fn: Callable[[dict], tuple]) -> None:
         want_pair, want_words = _bpe_variant(words)  # the reference first
         given = dict(words)
         where = f"bpe_merge_step({words})"
-        with forbidden(fn, *_existing("tfmcourse.data.corpus.bpe_merge_step", "tfmcourse.data.corpus.learn_bpe_merges")):
+        with forbidden(
+            fn, *_existing("tfmcourse.data.corpus.bpe_merge_step", "tfmcourse.data.corpus.learn_bpe_merges")
+        ):
             got = run(fn, given)
         if given != words:
             raise ExerciseError(f"{where}: {HINT_BPE_MUTATED}")
@@ -306,7 +342,10 @@ def bpe_merge_step(fn: Callable[[dict], tuple]) -> None:
         if isinstance(pair, str):
             raise ExerciseError(f"{where} returned the pair {pair!r}. {HINT_BPE_PAIR_TYPE}")
         if not isinstance(new_words, dict):
-            raise ExerciseError(f"{where}: new_words is a {type(new_words).__name__}, it should be a dict {{word tuple: count}}.")
+            raise ExerciseError(
+                f"{where}: new_words is a {type(new_words).__name__}, it should be a dict "
+                f"{{word tuple: count}}."
+            )
         pair = tuple(pair) if isinstance(pair, list) else pair
         new_words = {tuple(k) if isinstance(k, list) else k: v for k, v in new_words.items()}
         if pair == want_pair and new_words == want_words:
@@ -320,9 +359,13 @@ def bpe_merge_step(fn: Callable[[dict], tuple]) -> None:
                 hint = h
                 break
         if pair != want_pair:
-            raise ExerciseError(f"{where}: the pair to merge is {want_pair}, yours is {pair!r}. {hint}".strip())
-        raise ExerciseError(f"{where}: the pair {pair} is right, but the merged words should be {want_words}, "
-                            f"yours are {new_words}. {hint}".strip())
+            raise ExerciseError(
+                f"{where}: the pair to merge is {want_pair}, yours is {pair!r}. {hint}".strip()
+            )
+        raise ExerciseError(
+            f"{where}: the pair {pair} is right, but the merged words should be {want_words}, "
+            f"yours are {new_words}. {hint}".strip()
+        )
     passed("bpe_merge_step", f"{len(_bpe_cases())} vocabularies, ties and overlapping pairs included")
 
 
@@ -348,8 +391,16 @@ def _tiny_gpt2(seed: int):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
-    config = GPT2Config(vocab_size=17, n_positions=24, n_embd=16, n_layer=2, n_head=2, bos_token_id=None,
-                        eos_token_id=None, pad_token_id=None)
+    config = GPT2Config(
+        vocab_size=17,
+        n_positions=24,
+        n_embd=16,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=None,
+        eos_token_id=None,
+        pad_token_id=None,
+    )
     model = GPT2LMHeadModel(config).double().eval()
     with torch.no_grad():  # larger weights than the initialisation: confident, varied next tokens
         for p in model.parameters():
@@ -362,13 +413,14 @@ def _greedy_variant(model, ids: Tensor, n: int, mistake: str = "") -> Tensor:
     """Greedy decoding by re-running the whole sequence (the reference), or with ``mistake``."""
     out = ids
     for _ in range(n):
-        if mistake == "no_past":  # after the prompt, the model sees the newest token only
-            seq = out[:, -1:] if out.shape[1] > ids.shape[1] else ids
-        else:
-            seq = out
+        seq = out
+        if mistake == "no_past" and out.shape[1] > ids.shape[1]:  # after the prompt: the newest token only
+            seq = out[:, -1:]
         logits = model(seq).logits
         # With a cache only the prompt's call has more than one position: position 0 differs there only.
-        first = mistake == "first_position_always" or (mistake == "first_position" and out.shape[1] == ids.shape[1])
+        first = mistake == "first_position_always" or (
+            mistake == "first_position" and out.shape[1] == ids.shape[1]
+        )
         nxt = logits[:, 0 if first else -1].argmax(-1, keepdim=True)
         out = torch.cat([out, nxt], dim=1)
     return out
@@ -394,9 +446,13 @@ def greedy_generate(fn: Callable[[Any, Tensor, int], Tensor]) -> None:
         handle = model.register_forward_pre_hook(record, with_kwargs=True)
         try:
             with ExitStack() as stack:
-                stack.enter_context(_forbidden_methods(
-                    fn, "transformers.generation.utils.GenerationMixin.generate",
-                    "transformers.GPT2LMHeadModel.generate"))
+                stack.enter_context(
+                    _forbidden_methods(
+                        fn,
+                        "transformers.generation.utils.GenerationMixin.generate",
+                        "transformers.GPT2LMHeadModel.generate",
+                    )
+                )
                 stack.enter_context(forbidden(fn, *_existing("tfmcourse.sampling.generate")))
                 got = run(fn, model, ids.clone(), n)
         finally:
@@ -406,19 +462,31 @@ def greedy_generate(fn: Callable[[Any, Tensor, int], Tensor]) -> None:
         if tuple(got.shape) == (batch, n):
             raise ExerciseError(f"{where} has shape {tuple(got.shape)}. {HINT_GEN_ONLY_NEW}")
         if tuple(got.shape) != tuple(want.shape):
-            raise ExerciseError(f"{where} has shape {tuple(got.shape)}, expected {tuple(want.shape)}. {HINT_GEN_COUNT}")
+            raise ExerciseError(
+                f"{where} has shape {tuple(got.shape)}, expected {tuple(want.shape)}. {HINT_GEN_COUNT}"
+            )
         if not torch.equal(got.long(), want):
             hint = ""
-            for mistake, h in (("first_position", HINT_GEN_FIRST_POSITION), ("first_position_always", HINT_GEN_FIRST_POSITION),
-                               ("no_past", HINT_GEN_NO_PAST)):
+            for mistake, h in (
+                ("first_position", HINT_GEN_FIRST_POSITION),
+                ("first_position_always", HINT_GEN_FIRST_POSITION),
+                ("no_past", HINT_GEN_NO_PAST),
+            ):
                 if torch.equal(got.long(), _greedy_variant(model, ids, n, mistake)):
                     hint = h
                     break
             if not torch.equal(got[:, :prompt_len].long(), ids):
-                hint = "The prompt at the start of the result was changed: keep input_ids as they are and append."
-            raise ExerciseError(f"{where} gives other tokens than greedy decoding:\n  expected {want.tolist()}\n"
-                                f"  got      {got.tolist()}\n  {hint}".rstrip())
+                hint = (
+                    "The prompt at the start of the result was changed: keep input_ids as they are "
+                    "and append."
+                )
+            raise ExerciseError(
+                f"{where} gives other tokens than greedy decoding:\n  expected {want.tolist()}\n"
+                f"  got      {got.tolist()}\n  {hint}".rstrip()
+            )
         if not lengths or lengths[0] != prompt_len or any(length != 1 for length in lengths[1:]):
-            raise ExerciseError(f"{where}: right tokens, but the model was called on sequences of lengths "
-                                f"{lengths}; with the cache it is {[prompt_len] + [1] * (n - 1)}. {HINT_GEN_NO_CACHE}")
+            raise ExerciseError(
+                f"{where}: right tokens, but the model was called on sequences of lengths "
+                f"{lengths}; with the cache it is {[prompt_len] + [1] * (n - 1)}. {HINT_GEN_NO_CACHE}"
+            )
     passed("greedy_generate", "two prompts; the same tokens as greedy decoding, one position per step")

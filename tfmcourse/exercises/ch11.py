@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -24,7 +25,8 @@ from torch import Tensor, nn
 import tfmcourse.data.mlm  # noqa: F401
 import tfmcourse.models.bert  # noqa: F401
 from tfmcourse.exercises import ExerciseError, checker, forbidden, is_close, passed, run
-from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
+from tfmcourse.exercises import diagnose as _diagnose
+from tfmcourse.exercises import fail as _fail
 
 __all__ = ["masked_self_attention", "bert_masking", "cls_classifier"]
 
@@ -42,7 +44,8 @@ HINT_MASK_INVERTED = (
 )
 HINT_MASK_QUERIES = (
     "The mask hides padding *queries* (rows) instead of padding *keys* (columns): the mask has shape "
-    "(batch, 1, seq_k) and broadcasts over the queries; every query, padding included, attends to the real keys."
+    "(batch, 1, seq_k) and broadcasts over the queries; every query, padding included, attends to the real "
+    "keys."
 )
 HINT_ZERO_FILL = (
     "The padding scores are set to 0 instead of -inf: exp(0) is not 0, so the padding keys still get "
@@ -72,7 +75,9 @@ HINT_SPECIALS = (
     "Special tokens were picked ([PAD], [CLS], [SEP], ids < 5): only ordinary tokens (id >= 5) may be "
     "masked, replaced or predicted."
 )
-HINT_UNPICKED_CHANGED = "A token that was not picked (label -100) was changed: only the picked positions may differ from ids."
+HINT_UNPICKED_CHANGED = (
+    "A token that was not picked (label -100) was changed: only the picked positions may differ from ids."
+)
 HINT_RATE = "About 15% of the ordinary tokens must be picked (each with probability p = 0.15)."
 HINT_ALL_MASK = (
     "Every picked token became [MASK]: BERT replaces 80% of them with [MASK], 10% with a random token "
@@ -120,8 +125,10 @@ def _forbidden_method(fn: Callable[..., Any], cls: type, name: str) -> Iterator[
     original = getattr(cls, name)
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise ExerciseError(f"Write it yourself, without {cls.__module__}.{cls.__name__}.{name}: this exercise "
-                            f"builds what that method does. (`{getattr(fn, '__name__', 'your function')}` called it.)")
+        raise ExerciseError(
+            f"Write it yourself, without {cls.__module__}.{cls.__name__}.{name}: this exercise "
+            f"builds what that method does. (`{getattr(fn, '__name__', 'your function')}` called it.)"
+        )
 
     setattr(cls, name, refuse)
     try:
@@ -133,8 +140,16 @@ def _forbidden_method(fn: Callable[..., Any], cls: type, name: str) -> Iterator[
 # --------------------------------------------------------------- 1. attention with a padding mask
 
 
-def _attention_variant(x: Tensor, ids: Tensor, pad_id: int, w_q: Tensor, w_k: Tensor, w_v: Tensor,
-                       mistake: str = "", keep_nan: bool = False) -> Tensor:
+def _attention_variant(
+    x: Tensor,
+    ids: Tensor,
+    pad_id: int,
+    w_q: Tensor,
+    w_k: Tensor,
+    w_v: Tensor,
+    mistake: str = "",
+    keep_nan: bool = False,
+) -> Tensor:
     """Single-head self-attention with the padding keys masked, written with one ``mistake``."""
     q, k, v = x @ w_q, x @ w_k, x @ w_v
     scale = 1.0 if mistake == "no_scale" else 1 / math.sqrt(x.shape[-1])
@@ -196,15 +211,25 @@ def masked_self_attention(fn: Callable[..., Tensor]) -> None:
         if isinstance(got, Tensor) and got.shape == want.shape and torch.isnan(got).any():
             hint = HINT_MASK_INVERTED
             for m in ("queries", "axis", "inverted"):
-                if torch.equal(torch.isnan(got), torch.isnan(_attention_variant(*case, mistake=m, keep_nan=True))):
+                if torch.equal(
+                    torch.isnan(got), torch.isnan(_attention_variant(*case, mistake=m, keep_nan=True))
+                ):
                     hint = _ATTENTION_MISTAKES[m]
-            raise ExerciseError(f"{where} contains NaN: a query row whose keys are all -inf gives "
-                                f"softmax(-inf, ..., -inf) = NaN. {hint}")
+            raise ExerciseError(
+                f"{where} contains NaN: a query row whose keys are all -inf gives "
+                f"softmax(-inf, ..., -inf) = NaN. {hint}"
+            )
         if isinstance(got, Tensor) and is_close(got, want):
             continue
         hint = _diagnose(got, _ATTENTION_MISTAKES, lambda m: _attention_variant(*case, mistake=m))
-        _fail(got, want, where, hint or "Compute q, k, v; scores = q @ k^T / sqrt(d); set the scores of the "
-                                       "padding keys to -inf; softmax over the keys; multiply by v.")
+        _fail(
+            got,
+            want,
+            where,
+            hint
+            or "Compute q, k, v; scores = q @ k^T / sqrt(d); set the scores of the "
+            "padding keys to -inf; softmax over the keys; multiply by v.",
+        )
     passed("masked_self_attention", f"{len(cases)} padded batches")
 
 
@@ -224,7 +249,9 @@ def _ids_batch(g: torch.Generator, vocab_size: int, batch: int = 64, seq: int = 
 
 def _as_pair(got: Any, where: str) -> tuple[Tensor, Tensor]:
     if not (isinstance(got, (tuple, list)) and len(got) == 2 and all(isinstance(t, Tensor) for t in got)):
-        raise ExerciseError(f"{where} must return a pair of tensors (inputs, labels), got {type(got).__name__}.")
+        raise ExerciseError(
+            f"{where} must return a pair of tensors (inputs, labels), got {type(got).__name__}."
+        )
     return got[0], got[1]
 
 
@@ -246,9 +273,13 @@ def bert_masking(fn: Callable[[Tensor, int, torch.Generator], tuple[Tensor, Tens
         inputs, labels = first
         for name, t in (("inputs", inputs), ("labels", labels)):
             if tuple(t.shape) != tuple(ids.shape):
-                raise ExerciseError(f"{where}: {name} has shape {tuple(t.shape)}, expected {tuple(ids.shape)}.")
+                raise ExerciseError(
+                    f"{where}: {name} has shape {tuple(t.shape)}, expected {tuple(ids.shape)}."
+                )
             if t.is_floating_point() or t.dtype == torch.bool:
-                raise ExerciseError(f"{where}: {name} has dtype {t.dtype}; token ids are integers (torch.long).")
+                raise ExerciseError(
+                    f"{where}: {name} has dtype {t.dtype}; token ids are integers (torch.long)."
+                )
         if not (torch.equal(inputs, second[0]) and torch.equal(labels, second[1])):
             raise ExerciseError(f"{where}: {HINT_STUB_GEN}")
         picked = labels != IGNORE
@@ -260,7 +291,9 @@ def bert_masking(fn: Callable[[Tensor, int, torch.Generator], tuple[Tensor, Tens
         if not torch.equal(inputs[~picked], original[~picked]):
             raise ExerciseError(f"{where}: {HINT_UNPICKED_CHANGED}")
         if not torch.equal(labels[picked], original[picked]):
-            hint = HINT_LABELS_INPUTS if torch.equal(labels[picked], inputs[picked]) else HINT_LABELS_EVERYWHERE
+            hint = (
+                HINT_LABELS_INPUTS if torch.equal(labels[picked], inputs[picked]) else HINT_LABELS_EVERYWHERE
+            )
             raise ExerciseError(f"{where}: {hint}")
         rate = picked.sum().item() / (~special).sum().item()
         if abs(rate - 0.15) > 0.015:
@@ -280,7 +313,8 @@ def bert_masking(fn: Callable[[Tensor, int, torch.Generator], tuple[Tensor, Tens
         got_random = random_ids.numel() / n
         if abs(masked - 0.8) > 0.04 or abs(got_random - want_random) > 0.03 or abs(kept - want_kept) > 0.03:
             raise ExerciseError(
-                f"{where}: of the picked tokens {masked:.0%} became [MASK], {got_random:.0%} a random token and "
+                f"{where}: of the picked tokens {masked:.0%} became [MASK], {got_random:.0%} a random "
+                "token and "
                 f"{kept:.0%} stayed. {HINT_SPLIT}"
             )
     passed("bert_masking", "15% picked, 80/10/10, labels and specials checked on two vocabularies")
@@ -289,8 +323,9 @@ def bert_masking(fn: Callable[[Tensor, int, torch.Generator], tuple[Tensor, Tens
 # ------------------------------------------------------------------------- 3. [CLS] classifier
 
 
-def _classify_variant(bert: nn.Module, ids: Tensor, mask: Tensor, pooler: nn.Linear, classifier: nn.Linear,
-                      mistake: str = "") -> Tensor:
+def _classify_variant(
+    bert: nn.Module, ids: Tensor, mask: Tensor, pooler: nn.Linear, classifier: nn.Linear, mistake: str = ""
+) -> Tensor:
     hidden = bert(ids) if mistake == "no_attn_mask" else bert(ids, mask)
     if mistake == "mean":
         vec = hidden.mean(dim=1)
@@ -353,5 +388,9 @@ def cls_classifier(fn: Callable[..., Tensor]) -> None:
             if is_close(got, mutants[m]):
                 hint = h
                 break
-    _fail(got, want, where, hint or "Run bert(ids, attention_mask), take position 0 ([CLS]), then pooler, "
-                                   "tanh and classifier.")
+    _fail(
+        got,
+        want,
+        where,
+        hint or "Run bert(ids, attention_mask), take position 0 ([CLS]), then pooler, tanh and classifier.",
+    )

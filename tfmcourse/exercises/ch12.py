@@ -1,4 +1,5 @@
-"""Checkers for the exercises of chapter 12 (ViT: patchify, [CLS] and positions, a ViT forward from its parts).
+"""Checkers for the exercises of chapter 12 (ViT: patchify, [CLS] and positions, a ViT forward from its
+parts).
 
 Each checker computes its references first, then runs the learner's function (with the package function
 it re-implements forbidden) and, when the answer is wrong, names the likely mistake::
@@ -12,8 +13,9 @@ it re-implements forbidden) and, when the answer is wrong, names the likely mist
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from einops import rearrange
@@ -21,7 +23,8 @@ from torch import Tensor, nn
 
 import tfmcourse.models.vit  # noqa: F401  (imported before `forbidden` patches anything)
 from tfmcourse.exercises import ExerciseError, checker, forbidden, is_close, passed, run
-from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
+from tfmcourse.exercises import diagnose as _diagnose
+from tfmcourse.exercises import fail as _fail
 
 __all__ = ["patchify", "cls_and_positions", "vit_forward"]
 
@@ -44,23 +47,35 @@ HINT_PLAIN_RESHAPE = (
     "the pixels of one patch are not next to each other in memory. Split height and width, then "
     "permute (einops: 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)')."
 )
-HINT_CLS_LAST = "[CLS] is put after the patches: it goes in front, at position 0 (torch.cat([cls, patches], dim=1))."
+HINT_CLS_LAST = (
+    "[CLS] is put after the patches: it goes in front, at position 0 (torch.cat([cls, patches], dim=1))."
+)
 HINT_CLS_NO_POSITION = (
     "[CLS] gets no position vector (or the patches get the wrong rows): add all 1 + patches rows of "
     "pos_embed to the sequence *after* putting [CLS] in front."
 )
-HINT_NO_POSITIONS = "The position embeddings are not added: add pos_embed (one row per position) to the sequence."
+HINT_NO_POSITIONS = (
+    "The position embeddings are not added: add pos_embed (one row per position) to the sequence."
+)
 HINT_NO_CLS = "[CLS] is missing: put cls_token, expanded to (batch, 1, d_model), in front of the patches."
-HINT_CLS_ADDED = "cls_token was *added* to every patch: it is an extra vector put in front, making 1 + patches positions."
+HINT_CLS_ADDED = (
+    "cls_token was *added* to every patch: it is an extra vector put in front, making 1 + patches positions."
+)
 
 HINT_NO_FINAL_NORM = "The final LayerNorm is missing: apply vit.norm after the last layer."
 HINT_NORM_FIRST = "vit.norm is applied before the layers: it is the *final* LayerNorm, after the last layer."
-HINT_NO_LAYERS = "The encoder layers are skipped: run the sequence through every layer of vit.layers, in order."
+HINT_NO_LAYERS = (
+    "The encoder layers are skipped: run the sequence through every layer of vit.layers, in order."
+)
 HINT_ONE_LAYER = "Only one layer was applied: run the sequence through every layer of vit.layers, in order."
 HINT_ONLY_CLS = "Return the whole sequence (batch, 1 + patches, d_model), not only the [CLS] vector."
-HINT_FWD_NO_POS = "The position embeddings are not added: vit.pos_embed goes onto [CLS] and the patch vectors."
+HINT_FWD_NO_POS = (
+    "The position embeddings are not added: vit.pos_embed goes onto [CLS] and the patch vectors."
+)
 HINT_FWD_NO_CLS = "[CLS] is missing: put vit.cls_token in front of the embedded patches."
-HINT_FWD_RAW_PATCHES = "The patches are not embedded: apply vit.patch_embed (a linear layer) to the flattened patches."
+HINT_FWD_RAW_PATCHES = (
+    "The patches are not embedded: apply vit.patch_embed (a linear layer) to the flattened patches."
+)
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -81,8 +96,10 @@ def _forbidden_methods(fn: Callable[..., Any], obj: nn.Module, *names: str) -> I
 
     def refuser(name: str) -> Callable[..., Any]:
         def refuse(*args: Any, **kwargs: Any) -> Any:
-            raise ExerciseError(f"Write it yourself, without vit.{name}: this exercise builds what that method "
-                                f"does from the parts. (`{getattr(fn, '__name__', 'your function')}` called it.)")
+            raise ExerciseError(
+                f"Write it yourself, without vit.{name}: this exercise builds what that method "
+                f"does from the parts. (`{getattr(fn, '__name__', 'your function')}` called it.)"
+            )
 
         return refuse
 
@@ -123,8 +140,12 @@ def patchify(fn: Callable[[Tensor, int], Tensor]) -> None:
     """Check ``fn(pixels, patch_size) -> (batch, patches, patch_size**2 * channels)``: non-overlapping
     square patches in reading order, each flattened row by row with the channels innermost."""
     g = _gen(2121)
-    cases = [(_randn(2, 1, 8, 8, g=g), 2), (_randn(3, 3, 6, 6, g=g), 3), (_randn(1, 3, 8, 8, g=g), 4),
-             (_randn(2, 2, 4, 4, g=g), 1)]
+    cases = [
+        (_randn(2, 1, 8, 8, g=g), 2),
+        (_randn(3, 3, 6, 6, g=g), 3),
+        (_randn(1, 3, 8, 8, g=g), 4),
+        (_randn(2, 2, 4, 4, g=g), 1),
+    ]
     wants = [_patchify_variant(x, p) for x, p in cases]
     for (pixels, p), want in zip(cases, wants):
         where = f"patchify(pixels {tuple(pixels.shape)}, patch_size={p})"
@@ -133,7 +154,12 @@ def patchify(fn: Callable[[Tensor, int], Tensor]) -> None:
         if isinstance(got, Tensor) and is_close(got, want):
             continue
         hint = _diagnose(got, _PATCHIFY_MISTAKES, lambda m: _patchify_variant(pixels, p, m))
-        _fail(got, want, where, hint or "rearrange(pixels, 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)', p1=p, p2=p).")
+        _fail(
+            got,
+            want,
+            where,
+            hint or "rearrange(pixels, 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)', p1=p, p2=p).",
+        )
     passed("patchify", f"{len(cases)} cases, 1 to 3 channels")
 
 
@@ -170,18 +196,28 @@ def cls_and_positions(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
     ``(d_model,)`` put in front of every sequence of embedded patches ``(batch, patches, d_model)``,
     then ``pos_embed`` ``(1 + patches, d_model)`` added, row 0 to ``[CLS]``."""
     g = _gen(2122)
-    cases = [(_randn(2, 4, 6, g=g), _randn(6, g=g), _randn(5, 6, g=g)),
-             (_randn(3, 16, 8, g=g), _randn(8, g=g), _randn(17, 8, g=g)),
-             (_randn(1, 1, 4, g=g), _randn(4, g=g), _randn(2, 4, g=g))]
+    cases = [
+        (_randn(2, 4, 6, g=g), _randn(6, g=g), _randn(5, 6, g=g)),
+        (_randn(3, 16, 8, g=g), _randn(8, g=g), _randn(17, 8, g=g)),
+        (_randn(1, 1, 4, g=g), _randn(4, g=g), _randn(2, 4, g=g)),
+    ]
     wants = [_cls_variant(*c) for c in cases]
     for case, want in zip(cases, wants):
         x, cls, pos = case
-        where = f"cls_and_positions(patch_vectors {tuple(x.shape)}, cls_token {tuple(cls.shape)}, pos_embed {tuple(pos.shape)})"
+        where = (
+            f"cls_and_positions(patch_vectors {tuple(x.shape)}, cls_token {tuple(cls.shape)}, "
+            f"pos_embed {tuple(pos.shape)})"
+        )
         got = run(fn, *case)
         if isinstance(got, Tensor) and is_close(got, want):
             continue
         hint = _diagnose(got, _CLS_MISTAKES, lambda m: _cls_variant(*case, mistake=m))
-        _fail(got, want, where, hint or "torch.cat([cls_token expanded to (batch, 1, d), patch_vectors], dim=1) + pos_embed.")
+        _fail(
+            got,
+            want,
+            where,
+            hint or "torch.cat([cls_token expanded to (batch, 1, d), patch_vectors], dim=1) + pos_embed.",
+        )
     passed("cls_and_positions", f"{len(cases)} cases")
 
 
@@ -231,7 +267,11 @@ def vit_forward(fn: Callable[[Tensor, nn.Module], Tensor]) -> None:
     torch.manual_seed(2123)
     cases = []
     for size, p, ch in ((8, 2, 1), (6, 3, 3)):
-        vit = ViT(ViTConfig(image_size=size, patch_size=p, channels=ch, d_model=16, num_layers=2, num_heads=2)).double().eval()
+        vit = (
+            ViT(ViTConfig(image_size=size, patch_size=p, channels=ch, d_model=16, num_layers=2, num_heads=2))
+            .double()
+            .eval()
+        )
         with torch.no_grad():  # larger than the init so that every part visibly matters
             vit.cls_token.normal_()
             vit.pos_embed.normal_()
@@ -247,6 +287,12 @@ def vit_forward(fn: Callable[[Tensor, nn.Module], Tensor]) -> None:
             continue
         with torch.no_grad():
             hint = _diagnose(got, _FORWARD_MISTAKES, lambda m: _forward_variant(vit, pixels, m))
-        _fail(got, want, where, hint or "patchify -> vit.patch_embed -> [CLS] in front -> + vit.pos_embed -> "
-                                       "each layer of vit.layers -> vit.norm.")
+        _fail(
+            got,
+            want,
+            where,
+            hint
+            or "patchify -> vit.patch_embed -> [CLS] in front -> + vit.pos_embed -> "
+            "each layer of vit.layers -> vit.norm.",
+        )
     passed("vit_forward", "two ViTs, 1 and 3 channels")

@@ -15,13 +15,24 @@ used as a temperature, the last position instead of the EOT, ...)::
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from tfmcourse.exercises import ExerciseError, checker, diagnose, expect_shape, fail, forbidden, is_close, passed, run
+from tfmcourse.exercises import (
+    ExerciseError,
+    checker,
+    diagnose,
+    expect_shape,
+    fail,
+    forbidden,
+    is_close,
+    passed,
+    run,
+)
 
 __all__ = ["clip_loss", "zero_shot_classify", "eot_pool"]
 
@@ -39,7 +50,8 @@ HINT_LOSS_ONE_WAY_IMAGE = (
     "the text-to-image one (the columns: cross-entropy of the transposed logits)."
 )
 HINT_LOSS_ONE_WAY_TEXT = (
-    "Only one direction: you have the text-to-image cross-entropy (columns); CLIP's loss is the mean of it and "
+    "Only one direction: you have the text-to-image cross-entropy (columns); CLIP's loss is the mean of it "
+    "and "
     "the image-to-text one (the rows)."
 )
 HINT_LOSS_SUM = "The two cross-entropies are added: CLIP takes their mean, (loss_images + loss_texts) / 2."
@@ -50,7 +62,9 @@ HINT_LOSS_SCALE_DIVIDE = (
     "The cosines are divided by the scale: logit_scale = log(1 / temperature), so multiply them by "
     "logit_scale.exp() (the same as dividing by the temperature)."
 )
-HINT_LOSS_NO_SCALE = "The cosines are not scaled: multiply them by logit_scale.exp() before the cross-entropies."
+HINT_LOSS_NO_SCALE = (
+    "The cosines are not scaled: multiply them by logit_scale.exp() before the cross-entropies."
+)
 HINT_LOSS_SUM_REDUCTION = (
     "The cross-entropies are summed over the batch: average them over the pairs (F.cross_entropy's default)."
 )
@@ -65,7 +79,9 @@ HINT_ZS_TEXT_NORM = (
     "Divide each text feature by its norm (the image's norm does not change which class wins, but it is "
     "good practice too)."
 )
-HINT_ZS_ARGMIN = "You picked the least similar caption: the class is the one with the largest cosine similarity."
+HINT_ZS_ARGMIN = (
+    "You picked the least similar caption: the class is the one with the largest cosine similarity."
+)
 HINT_ZS_SOFTMAX_IMAGES = (
     "A softmax over the images (axis 0) changes which class wins: for each image compare its similarities "
     "with the classes (one row), with no normalisation across images."
@@ -88,7 +104,9 @@ HINT_EOT_ARGMAX = (
     "the EOT token has the largest id in the vocabulary. Find the first position where ids == eot_id."
 )
 HINT_EOT_MEAN = "You averaged over the tokens: CLIP reads the one output vector at the end-of-text token."
-HINT_EOT_FIRST = "You read the first position (the start token), which has seen nothing of the text in a causal model."
+HINT_EOT_FIRST = (
+    "You read the first position (the start token), which has seen nothing of the text in a causal model."
+)
 HINT_EOT_LAST_EOT = (
     "A text with two EOT tokens must be read at the first one (everything after it is not part of the text)."
 )
@@ -123,9 +141,14 @@ def _loss_variant(img: Tensor, txt: Tensor, logit_scale: Tensor, mistake: str = 
 
 
 _LOSS_MISTAKES = {
-    "no_norm": HINT_LOSS_NO_NORM, "one_way_image": HINT_LOSS_ONE_WAY_IMAGE, "one_way_text": HINT_LOSS_ONE_WAY_TEXT,
-    "sum": HINT_LOSS_SUM, "scale_raw": HINT_LOSS_SCALE_RAW, "scale_divide": HINT_LOSS_SCALE_DIVIDE,
-    "no_scale": HINT_LOSS_NO_SCALE, "sum_reduction": HINT_LOSS_SUM_REDUCTION,
+    "no_norm": HINT_LOSS_NO_NORM,
+    "one_way_image": HINT_LOSS_ONE_WAY_IMAGE,
+    "one_way_text": HINT_LOSS_ONE_WAY_TEXT,
+    "sum": HINT_LOSS_SUM,
+    "scale_raw": HINT_LOSS_SCALE_RAW,
+    "scale_divide": HINT_LOSS_SCALE_DIVIDE,
+    "no_scale": HINT_LOSS_NO_SCALE,
+    "sum_reduction": HINT_LOSS_SUM_REDUCTION,
 }
 
 
@@ -136,8 +159,12 @@ def clip_loss(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
     g = _gen(1313)
     cases = []
     for n, d, scale in ((6, 8, 2.0), (5, 4, 1.2), (7, 16, 3.0)):
-        img = torch.randn(n, d, generator=g, dtype=torch.float64) * (0.5 + 2 * torch.rand(n, 1, generator=g, dtype=torch.float64))
-        txt = torch.randn(n, d, generator=g, dtype=torch.float64) * (0.5 + 2 * torch.rand(n, 1, generator=g, dtype=torch.float64))
+        img = torch.randn(n, d, generator=g, dtype=torch.float64) * (
+            0.5 + 2 * torch.rand(n, 1, generator=g, dtype=torch.float64)
+        )
+        txt = torch.randn(n, d, generator=g, dtype=torch.float64) * (
+            0.5 + 2 * torch.rand(n, 1, generator=g, dtype=torch.float64)
+        )
         txt[: n // 2] += 0.8 * img[: n // 2]  # some pairs already close, so the two directions differ
         cases.append((img, txt, torch.tensor(scale, dtype=torch.float64)))
     wants = [_loss_variant(*c) for c in cases]
@@ -171,7 +198,11 @@ def _zs_variant(img: Tensor, txt: Tensor, mistake: str = "") -> Tensor:
     return sim.argmax(dim=1)
 
 
-_ZS_MISTAKES = {"text_norm": HINT_ZS_TEXT_NORM, "argmin": HINT_ZS_ARGMIN, "softmax_images": HINT_ZS_SOFTMAX_IMAGES}
+_ZS_MISTAKES = {
+    "text_norm": HINT_ZS_TEXT_NORM,
+    "argmin": HINT_ZS_ARGMIN,
+    "softmax_images": HINT_ZS_SOFTMAX_IMAGES,
+}
 
 
 def _zs_encoders(seed: int, n_classes: int, d: int) -> tuple[Callable, Callable, Tensor, Tensor, Tensor]:
@@ -180,7 +211,9 @@ def _zs_encoders(seed: int, n_classes: int, d: int) -> tuple[Callable, Callable,
     g = _gen(seed)
     w_img = torch.randn(16, d, generator=g, dtype=torch.float64)
     text_table = torch.randn(n_classes + 4, d, generator=g, dtype=torch.float64)
-    text_table[4:] *= torch.linspace(0.3, 4.0, n_classes, dtype=torch.float64)[torch.randperm(n_classes, generator=g)][:, None]
+    text_table[4:] *= torch.linspace(0.3, 4.0, n_classes, dtype=torch.float64)[
+        torch.randperm(n_classes, generator=g)
+    ][:, None]
 
     def encode_image(pixels: Tensor) -> Tensor:
         return pixels.flatten(1) @ w_img
@@ -192,12 +225,14 @@ def _zs_encoders(seed: int, n_classes: int, d: int) -> tuple[Callable, Callable,
     # images: a mix of class directions, so that several classes score close
     pinv = torch.linalg.pinv(w_img)
     mix = torch.rand(12, n_classes, generator=g, dtype=torch.float64) ** 4
-    pixels = (mix @ text_table[4:] @ pinv + 0.1 * torch.randn(12, 16, generator=g, dtype=torch.float64)).reshape(12, 1, 4, 4)
+    pixels = (
+        mix @ text_table[4:] @ pinv + 0.1 * torch.randn(12, 16, generator=g, dtype=torch.float64)
+    ).reshape(12, 1, 4, 4)
     lengths = torch.randint(3, 6, (n_classes,), generator=g)
     ids = torch.zeros(n_classes, 6, dtype=torch.long)
     for c in range(n_classes):
         ids[c, 0], ids[c, 1], ids[c, lengths[c] - 1] = 2, 4 + c, 3
-        ids[c, 2: lengths[c] - 1] = 1
+        ids[c, 2 : lengths[c] - 1] = 1
     return encode_image, encode_text, pixels, ids, (ids != 0).long()
 
 
@@ -217,11 +252,18 @@ def zero_shot_classify(fn: Callable[..., Any]) -> None:
         what = f"zero_shot_classify of {len(pixels)} images into {len(ids)} classes"
         if isinstance(got, (list, tuple)):
             got = torch.tensor(got)
-        if not isinstance(got, Tensor) or got.is_floating_point() or got.is_complex() or got.dtype == torch.bool:
+        if (
+            not isinstance(got, Tensor)
+            or got.is_floating_point()
+            or got.is_complex()
+            or got.dtype == torch.bool
+        ):
             if isinstance(got, Tensor) and got.ndim == 2:
                 raise ExerciseError(f"{what} returned a {tuple(got.shape)} tensor of scores. {HINT_ZS_TYPE}")
-            raise ExerciseError(f"{what} returned {type(got).__name__}"
-                                f"{'' if not isinstance(got, Tensor) else ' of dtype ' + str(got.dtype)}. {HINT_ZS_TYPE}")
+            raise ExerciseError(
+                f"{what} returned {type(got).__name__}"
+                f"{'' if not isinstance(got, Tensor) else ' of dtype ' + str(got.dtype)}. {HINT_ZS_TYPE}"
+            )
         if got.shape == (len(ids),) and len(ids) != len(pixels):
             raise ExerciseError(f"{what} returned shape {tuple(got.shape)}. {HINT_ZS_WRONG_AXIS}")
         expect_shape(got, tuple(want.shape), what)
@@ -233,8 +275,10 @@ def zero_shot_classify(fn: Callable[..., Any]) -> None:
                 hint = h
                 break
         wrong = int((got.long() != want).sum())
-        raise ExerciseError(f"{what}: {wrong} of {len(want)} predictions differ from the answer "
-                            f"(got {got.tolist()}, expected {want.tolist()}). {hint or HINT_ZS}")
+        raise ExerciseError(
+            f"{what}: {wrong} of {len(want)} predictions differ from the answer "
+            f"(got {got.tolist()}, expected {want.tolist()}). {hint or HINT_ZS}"
+        )
     passed("zero_shot_classify", f"{len(cases)} cases, captions of different lengths and feature norms")
 
 
@@ -259,8 +303,13 @@ def _eot_variant(states: Tensor, ids: Tensor, eot_id: int, mistake: str = "") ->
     return states[rows, pos]
 
 
-_EOT_MISTAKES = {"last": HINT_EOT_LAST, "argmax": HINT_EOT_ARGMAX, "mean": HINT_EOT_MEAN, "first": HINT_EOT_FIRST,
-                 "last_eot": HINT_EOT_LAST_EOT}
+_EOT_MISTAKES = {
+    "last": HINT_EOT_LAST,
+    "argmax": HINT_EOT_ARGMAX,
+    "mean": HINT_EOT_MEAN,
+    "first": HINT_EOT_FIRST,
+    "last_eot": HINT_EOT_LAST_EOT,
+}
 
 
 @checker
@@ -269,7 +318,8 @@ def eot_pool(fn: Callable[[Tensor, Tensor, int], Tensor]) -> None:
     first end-of-text token."""
     g = _gen(1717)
     cases = []
-    # (EOT id, a vocabulary where some ids are larger than EOT, padding 0 after the EOT; one row with two EOTs)
+    # (EOT id, a vocabulary where some ids are larger than EOT, padding 0 after the EOT; one row with two
+    # EOTs)
     for batch, seq, d, eot in ((4, 7, 5, 3), (3, 6, 4, 9), (5, 8, 3, 2)):
         states = torch.randn(batch, seq, d, generator=g, dtype=torch.float64)
         ids = torch.zeros(batch, seq, dtype=torch.long)

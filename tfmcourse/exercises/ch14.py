@@ -16,13 +16,15 @@ magnitude instead of power, ceil instead of floor, blanks removed before collaps
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from tfmcourse.exercises import ExerciseError, checker, forbidden, is_close, passed, run
-from tfmcourse.exercises import diagnose as _diagnose, fail as _fail
+from tfmcourse.exercises import diagnose as _diagnose
+from tfmcourse.exercises import fail as _fail
 
 __all__ = ["mel_filterbank", "log_mel", "conv_stack_length", "ctc_greedy_decode"]
 
@@ -46,11 +48,13 @@ HINT_FB_LN = (
 )
 HINT_FB_BINS = (
     "The bin frequencies are wrong: bin k of an n_fft-point spectrum is at k * sample_rate / n_fft Hz, "
-    "so the n_freqs = n_fft // 2 + 1 bins run from 0 to sample_rate / 2: torch.linspace(0, sample_rate / 2, n_freqs)."
+    "so the n_freqs = n_fft // 2 + 1 bins run from 0 to sample_rate / 2: torch.linspace(0, sample_rate / "
+    "2, n_freqs)."
 )
 HINT_FB_MEL_SPACE = (
     "Your triangles are straight lines in mels; these filters are triangles in Hz: rising "
-    "(f - lower) / (centre - lower) and falling (upper - f) / (upper - centre), with f, lower, centre, upper in Hz."
+    "(f - lower) / (centre - lower) and falling (upper - f) / (upper - centre), with f, lower, centre, "
+    "upper in Hz."
 )
 HINT_FB_NORM = (
     "The filters are area-normalised (Slaney's norm, 2 / (upper - lower)): this exercise asks for "
@@ -64,7 +68,8 @@ HINT_FB_CLAMP = (
 HINT_FB_RANGE = "f_min and f_max are ignored: the edge points run from hz_to_mel(f_min) to hz_to_mel(f_max)."
 
 HINT_LM_MAGNITUDE = (
-    "You used the magnitude |X| of the STFT: the mel filters weigh the power |X|^2 (torch.stft(...).abs() ** 2)."
+    "You used the magnitude |X| of the STFT: the mel filters weigh the power |X|^2 (torch.stft(...).abs() "
+    "** 2)."
 )
 HINT_LM_20LOG = "Decibels of a power are 10 * log10(power); 20 * log10 is for amplitudes."
 HINT_LM_LN = "Use log10 for decibels: 10 * torch.log10(...), not the natural log."
@@ -99,7 +104,10 @@ HINT_CL_DIVIDE = (
 HINT_CL_FLOAT = "Return an int: use integer division //, not /."
 HINT_CL_FIRST = "Apply every layer in turn, each to the length the previous one left, not only the first."
 
-HINT_CTC_NO_COLLAPSE = "Repeats are not collapsed: 7 7 7 on consecutive frames is one 7 (keep a label only when it differs from the previous frame's)."
+HINT_CTC_NO_COLLAPSE = (
+    "Repeats are not collapsed: 7 7 7 on consecutive frames is one 7 (keep a label only when it differs "
+    "from the previous frame's)."
+)
 HINT_CTC_KEEP_BLANK = "The blanks are still there: after collapsing the repeats, drop the blank label."
 HINT_CTC_BLANK_FIRST = (
     "You removed the blanks before collapsing: then 7 _ 7 becomes 7 7 -> 7, but the blank between them "
@@ -139,25 +147,36 @@ def _hz_to_mel(f: Tensor, scale: str = "htk") -> Tensor:
     return hz_to_mel(f, scale)
 
 
-def _fb_variant(n_freqs: int, n_mels: int, sr: float, f_min: float, f_max: float, mistake: str = "") -> Tensor:
+def _fb_variant(
+    n_freqs: int, n_mels: int, sr: float, f_min: float, f_max: float, mistake: str = ""
+) -> Tensor:
     """The HTK mel filterbank ``(n_freqs, n_mels)`` (float64), written with one plausible ``mistake``."""
     from tfmcourse.audio import mel_to_hz
 
     scale = "slaney" if mistake == "slaney" else "htk"
     if mistake == "range":
         f_min, f_max = 0.0, sr / 2
-    freqs = (torch.arange(n_freqs, dtype=torch.float64) * sr / n_freqs if mistake == "bins"
-             else torch.linspace(0, sr / 2, n_freqs, dtype=torch.float64))
+    freqs = (
+        torch.arange(n_freqs, dtype=torch.float64) * sr / n_freqs
+        if mistake == "bins"
+        else torch.linspace(0, sr / 2, n_freqs, dtype=torch.float64)
+    )
     n_points = n_mels if mistake == "points" else n_mels + 2
     if mistake == "points":
         n_mels = n_points - 2
-    lo, hi = _hz_to_mel(torch.tensor(f_min, dtype=torch.float64), scale), _hz_to_mel(
-        torch.tensor(f_max, dtype=torch.float64), scale)
+    lo, hi = (
+        _hz_to_mel(torch.tensor(f_min, dtype=torch.float64), scale),
+        _hz_to_mel(torch.tensor(f_max, dtype=torch.float64), scale),
+    )
     if mistake == "linear":
         points = torch.linspace(f_min, f_max, n_points, dtype=torch.float64)
     elif mistake == "ln":
-        m = torch.linspace(float(2595 * math.log(1 + f_min / 700)), float(2595 * math.log(1 + f_max / 700)),
-                           n_points, dtype=torch.float64)
+        m = torch.linspace(
+            float(2595 * math.log(1 + f_min / 700)),
+            float(2595 * math.log(1 + f_max / 700)),
+            n_points,
+            dtype=torch.float64,
+        )
         points = 700.0 * (10.0 ** (m / 2595.0) - 1.0)
     else:
         points = mel_to_hz(torch.linspace(float(lo), float(hi), n_points, dtype=torch.float64), scale)
@@ -198,8 +217,15 @@ def _lm_variant(wave: Tensor, fbank: Tensor, n_fft: int, hop: int, mistake: str 
         window = torch.ones(n_fft, dtype=wave.dtype)
     else:
         window = torch.hann_window(n_fft, periodic=mistake != "sym_window", dtype=wave.dtype)
-    spec = torch.stft(wave, n_fft, hop_length=n_fft // 4 if mistake == "hop" else hop, window=window,
-                      center=mistake != "no_center", pad_mode="reflect", return_complex=True).abs()
+    spec = torch.stft(
+        wave,
+        n_fft,
+        hop_length=n_fft // 4 if mistake == "hop" else hop,
+        window=window,
+        center=mistake != "no_center",
+        pad_mode="reflect",
+        return_complex=True,
+    ).abs()
     power = spec if mistake == "magnitude" else spec**2
     power = power.transpose(-1, -2)  # (..., frames, n_freqs)
     if mistake == "log_first":
@@ -235,12 +261,17 @@ def mel_filterbank(fn: Callable[..., Tensor]) -> None:
     on the HTK mel scale, peaking at 1, as :func:`tfmcourse.audio.mel_filterbank` with ``norm=None``."""
     cases = [(257, 40, 22050, 0.0, 8000.0), (201, 80, 16000, 0.0, 8000.0), (129, 12, 8000, 300.0, 3400.0)]
     wants = [_fb_variant(*c) for c in cases]
-    forbid = ("tfmcourse.audio.mel_filterbank",) + _available("transformers.audio_utils.mel_filter_bank",
-                                                              "torchaudio.functional.melscale_fbanks",
-                                                              "librosa.filters.mel")
+    forbid = ("tfmcourse.audio.mel_filterbank",) + _available(
+        "transformers.audio_utils.mel_filter_bank",
+        "torchaudio.functional.melscale_fbanks",
+        "librosa.filters.mel",
+    )
     for case, want in zip(cases, wants):
         n_freqs, n_mels, sr, f_min, f_max = case
-        what = f"mel_filterbank(n_freqs={n_freqs}, n_mels={n_mels}, sample_rate={sr}, f_min={f_min}, f_max={f_max})"
+        what = (
+            f"mel_filterbank(n_freqs={n_freqs}, n_mels={n_mels}, sample_rate={sr}, "
+            f"f_min={f_min}, f_max={f_max})"
+        )
         with forbidden(fn, *forbid):
             got = run(fn, n_freqs, n_mels, sr, f_min, f_max)
         if isinstance(got, Tensor) and got.is_floating_point() and is_close(got.double(), want, atol=1e-6):
@@ -249,8 +280,14 @@ def mel_filterbank(fn: Callable[..., Tensor]) -> None:
         hint = _diagnose(got_d, _FB_MISTAKES, lambda m: _fb_variant(*case, mistake=m))
         if not hint and isinstance(got_d, Tensor) and got_d.shape == want.shape and (got_d < -1e-9).any():
             hint = HINT_FB_CLAMP
-        _fail(got_d, want, what, hint or "Space n_mels + 2 points evenly in mels from f_min to f_max, convert "
-              "them to Hz, and build filter m as the triangle over points m, m + 1, m + 2.")
+        _fail(
+            got_d,
+            want,
+            what,
+            hint
+            or "Space n_mels + 2 points evenly in mels from f_min to f_max, convert "
+            "them to Hz, and build filter m as the triangle over points m, m + 1, m + 2.",
+        )
     passed("mel_filterbank", f"{len(cases)} cases, 12 to 80 filters")
 
 
@@ -262,21 +299,32 @@ def log_mel(fn: Callable[..., Tensor]) -> None:
 
     g = _gen(1414)
     t = torch.arange(4000, dtype=torch.float64) / 8000
-    chirp = torch.sin(2 * math.pi * (200 + 1500 * t) * t) + 0.05 * torch.randn(4000, generator=g, dtype=torch.float64)
+    chirp = torch.sin(2 * math.pi * (200 + 1500 * t) * t) + 0.05 * torch.randn(
+        4000, generator=g, dtype=torch.float64
+    )
     with_silence = chirp.clone()
     with_silence[1200:2400] = 0.0  # long enough that some frames see only zeros
     cases = [
         ("a chirp (samples,)", chirp, 256, 64, 8000, 20),
         ("a batch (2, samples) with a silent stretch", torch.stack([chirp, with_silence]), 256, 80, 8000, 24),
-        ("one second of noise at 16 kHz", 0.1 * torch.randn(16000, generator=g, dtype=torch.float64), 400, 160,
-         16000, 40),
+        (
+            "one second of noise at 16 kHz",
+            0.1 * torch.randn(16000, generator=g, dtype=torch.float64),
+            400,
+            160,
+            16000,
+            40,
+        ),
     ]
     prepared = []
     for name, wave, n_fft, hop, sr, n_mels in cases:
         fbank = reference_fbank(n_fft // 2 + 1, n_mels, sr, dtype=torch.float64)
         prepared.append((name, wave, fbank, n_fft, hop, _lm_variant(wave, fbank, n_fft, hop)))
     forbid = ("tfmcourse.audio.log_mel", "tfmcourse.audio.power_spectrogram") + _available(
-        "transformers.audio_utils.spectrogram", "torchaudio.transforms.MelSpectrogram", "librosa.feature.melspectrogram")
+        "transformers.audio_utils.spectrogram",
+        "torchaudio.transforms.MelSpectrogram",
+        "librosa.feature.melspectrogram",
+    )
     for name, wave, fbank, n_fft, hop, want in prepared:
         what = f"log_mel on {name} (n_fft={n_fft}, hop_length={hop})"
         with forbidden(fn, *forbid):
@@ -287,9 +335,15 @@ def log_mel(fn: Callable[..., Tensor]) -> None:
         if isinstance(got_d, Tensor) and got_d.shape == want.shape and torch.isinf(got_d).any():
             raise ExerciseError(f"{what} contains -inf. {HINT_LM_FLOOR}")
         hint = _diagnose(got_d, _LM_MISTAKES, lambda m: _lm_variant(wave, fbank, n_fft, hop, m))
-        _fail(got_d, want, what, hint or "power = torch.stft(wave, n_fft, hop_length, window=torch.hann_window(n_fft), "
-              "return_complex=True).abs() ** 2, transposed to (..., frames, n_freqs); then "
-              "10 * log10((power @ fbank).clamp(min=1e-10)).")
+        _fail(
+            got_d,
+            want,
+            what,
+            hint
+            or "power = torch.stft(wave, n_fft, hop_length, window=torch.hann_window(n_fft), "
+            "return_complex=True).abs() ** 2, transposed to (..., frames, n_freqs); then "
+            "10 * log10((power @ fbank).clamp(min=1e-10)).",
+        )
     passed("log_mel", f"{len(cases)} cases, batched and silent input included")
 
 
@@ -313,8 +367,13 @@ def _cl_variant(length: int, layers: list[tuple[int, int, int]], mistake: str = 
 
 
 _CL_MISTAKES = {
-    "float": HINT_CL_FLOAT, "ceil": HINT_CL_CEIL, "plus_one": HINT_CL_PLUS_ONE, "padding": HINT_CL_PADDING,
-    "padding_once": HINT_CL_PADDING_ONCE, "divide": HINT_CL_DIVIDE, "first": HINT_CL_FIRST,
+    "float": HINT_CL_FLOAT,
+    "ceil": HINT_CL_CEIL,
+    "plus_one": HINT_CL_PLUS_ONE,
+    "padding": HINT_CL_PADDING,
+    "padding_once": HINT_CL_PADDING_ONCE,
+    "divide": HINT_CL_DIVIDE,
+    "first": HINT_CL_FIRST,
 }
 
 
@@ -322,8 +381,13 @@ _CL_MISTAKES = {
 def conv_stack_length(fn: Callable[[int, list[tuple[int, int, int]]], int]) -> None:
     """Check ``fn(length, layers) -> int``: the frames left after 1-D convolutions ``layers``, a list of
     ``(kernel_size, stride, padding)``, applied in order (compared with ``torch.nn.Conv1d`` itself)."""
-    stacks = [[(3, 2, 1), (3, 2, 1)], [(3, 1, 1), (3, 2, 1)], [(5, 3, 0)], [(3, 2, 1), (5, 2, 2), (3, 3, 0)],
-              [(4, 2, 1), (3, 2, 0)]]
+    stacks = [
+        [(3, 2, 1), (3, 2, 1)],
+        [(3, 1, 1), (3, 2, 1)],
+        [(5, 3, 0)],
+        [(3, 2, 1), (5, 2, 2), (3, 3, 0)],
+        [(4, 2, 1), (3, 2, 0)],
+    ]
     lengths = [100, 101, 57, 8, 3, 250, 37]
     cases = []
     for layers in stacks:
@@ -355,12 +419,21 @@ def conv_stack_length(fn: Callable[[int, list[tuple[int, int, int]]], int]) -> N
             continue
         if isinstance(got, float) and got.is_integer() and int(got) == want:
             raise ExerciseError(f"{what} returned the float {got!r}. {HINT_CL_FLOAT}")
-        everywhere = [h for m, h in _CL_MISTAKES.items()
-                      if all(_cl_variant(c[0], c[1], m) == g for c, g in zip(cases, got_all))]
-        here = [h for m, h in _CL_MISTAKES.items() if m != "float" and exact(got) and _cl_variant(n, layers, m) == got]
+        everywhere = [
+            h
+            for m, h in _CL_MISTAKES.items()
+            if all(_cl_variant(c[0], c[1], m) == g for c, g in zip(cases, got_all))
+        ]
+        here = [
+            h
+            for m, h in _CL_MISTAKES.items()
+            if m != "float" and exact(got) and _cl_variant(n, layers, m) == got
+        ]
         hint = (everywhere or here or [HINT_CL_FLOAT if isinstance(got, float) else ""])[0]
-        raise ExerciseError(f"{what} returned {got!r}, but torch.nn.Conv1d leaves {want} frames. "
-                            f"{hint or 'Apply (L + 2 * padding - kernel_size) // stride + 1 for each layer in turn.'}")
+        raise ExerciseError(
+            f"{what} returned {got!r}, but torch.nn.Conv1d leaves {want} frames. "
+            f"{hint or 'Apply (L + 2 * padding - kernel_size) // stride + 1 for each layer in turn.'}"
+        )
     passed("conv_stack_length", f"{len(cases)} cases, checked against torch.nn.Conv1d")
 
 
@@ -385,8 +458,12 @@ def _ctc_variant(log_probs: Tensor, blank: int, mistake: str = "") -> list[int]:
 
 
 _CTC_MISTAKES = {
-    "blank_first": HINT_CTC_BLANK_FIRST, "no_collapse": HINT_CTC_NO_COLLAPSE, "keep_blank": HINT_CTC_KEEP_BLANK,
-    "unique": HINT_CTC_UNIQUE, "blank_zero": HINT_CTC_BLANK_ARG, "axis": HINT_CTC_AXIS,
+    "blank_first": HINT_CTC_BLANK_FIRST,
+    "no_collapse": HINT_CTC_NO_COLLAPSE,
+    "keep_blank": HINT_CTC_KEEP_BLANK,
+    "unique": HINT_CTC_UNIQUE,
+    "blank_zero": HINT_CTC_BLANK_ARG,
+    "axis": HINT_CTC_AXIS,
 }
 
 
@@ -404,10 +481,10 @@ def ctc_greedy_decode(fn: Callable[[Tensor, int], list[int]]) -> None:
     g = _gen(1415)
     paths = [
         ([0, 3, 3, 0, 0, 5, 5, 5, 0, 2, 0], 0, 11),
-        ([0, 7, 7, 0, 7, 0, 0, 1, 1, 1, 0], 0, 11),          # 7 _ 7: two sevens
-        ([10, 4, 10, 4, 4, 10, 10, 9, 9, 10], 10, 11),       # the blank is the last label
+        ([0, 7, 7, 0, 7, 0, 0, 1, 1, 1, 0], 0, 11),  # 7 _ 7: two sevens
+        ([10, 4, 10, 4, 4, 10, 10, 9, 9, 10], 10, 11),  # the blank is the last label
         ([2, 2, 1, 1, 3, 0, 3, 3, 11, 1], 11, 12),
-        ([0, 0, 0, 0], 0, 5),                                # nothing said
+        ([0, 0, 0, 0], 0, 5),  # nothing said
     ]
     cases = [(_peaky(p, n, g), blank) for p, blank, n in paths]
     wants = [_ctc_variant(lp, blank) for lp, blank in cases]
@@ -427,12 +504,23 @@ def ctc_greedy_decode(fn: Callable[[Tensor, int], list[int]]) -> None:
             raise ExerciseError(f"{what} returned {got!r}. {HINT_CTC_TYPE}")
         if got == want:
             continue
-        everywhere = [h for m, h in _CTC_MISTAKES.items()
-                      if all(_safe(lambda m=m, c=c: _ctc_variant(c[0], c[1], m)) == g for c, g in zip(cases, got_all))]
-        here = [h for m, h in _CTC_MISTAKES.items() if _safe(lambda m=m: _ctc_variant(log_probs, blank, m)) == got]
+        everywhere = [
+            h
+            for m, h in _CTC_MISTAKES.items()
+            if all(_safe(lambda m=m, c=c: _ctc_variant(c[0], c[1], m)) == g for c, g in zip(cases, got_all))
+        ]
+        here = [
+            h for m, h in _CTC_MISTAKES.items() if _safe(lambda m=m: _ctc_variant(log_probs, blank, m)) == got
+        ]
         hint = (everywhere or here or [""])[0]
-        raise ExerciseError(f"{what} returned {got}, expected {want}. "
-                            f"{hint or 'Take the argmax per frame, keep a label when it differs from the previous frame, then drop the blanks.'}")
+        raise ExerciseError(
+            f"{what} returned {got}, expected {want}. "
+            + (
+                hint
+                or "Take the argmax per frame, keep a label when it differs from the previous frame, then "
+                "drop the blanks."
+            )
+        )
     passed("ctc_greedy_decode", f"{len(cases)} cases, repeated digits and a blank that is not 0")
 
 

@@ -27,7 +27,7 @@ import importlib
 import os
 import pkgutil
 import re
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["LANG_VARIABLE", "LANGUAGES", "language", "translate", "tables", "compile_template"]
 
@@ -58,7 +58,9 @@ def compile_template(english: str, chinese: str) -> tuple[re.Pattern[str], Calla
         raise ValueError(f"a placeholder appears twice in {english!r}")
     unknown = set(_PLACEHOLDER.findall(chinese)) - set(names)
     if unknown:
-        raise ValueError(f"the Chinese of {english!r} uses {sorted(unknown)}, which the English does not have")
+        raise ValueError(
+            f"the Chinese of {english!r} uses {sorted(unknown)}, which the English does not have"
+        )
     regex = ""
     for i, part in enumerate(parts):
         if i % 2:
@@ -75,7 +77,7 @@ def compile_template(english: str, chinese: str) -> tuple[re.Pattern[str], Calla
     return re.compile(regex, re.S), write
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tables() -> dict[str, dict[str, str]]:
     """``{"common": {...}, "ch11": {...}, ...}``: every table in ``tfmcourse/exercises/zh/``."""
     from tfmcourse.exercises import zh
@@ -86,7 +88,7 @@ def tables() -> dict[str, dict[str, str]]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
     entries = {en: zh for table in tables().values() for en, zh in table.items()}
     # Longest first: a whole hint before the shorter phrases it may contain.

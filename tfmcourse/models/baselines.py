@@ -78,19 +78,33 @@ def rnn_step(
     Returns:
         the new hidden state ``h_t``, ``(batch, d_hidden)``.
     """
-    for name, t, nd in (("x_t", x_t, 2), ("h_prev", h_prev, 2), ("W_xh", W_xh, 2), ("W_hh", W_hh, 2), ("b", b, 1)):
+    for name, t, nd in (
+        ("x_t", x_t, 2),
+        ("h_prev", h_prev, 2),
+        ("W_xh", W_xh, 2),
+        ("W_hh", W_hh, 2),
+        ("b", b, 1),
+    ):
         if not isinstance(t, Tensor) or t.ndim != nd:
             got = _shape(t) if isinstance(t, Tensor) else type(t).__name__
             raise ValueError(f"{name} must be a {nd}-D tensor, got {got}")
     d_in, d_hidden = W_xh.shape
     if x_t.shape[1] != d_in:
-        raise ValueError(f"x_t has shape {_shape(x_t)} but W_xh has shape {_shape(W_xh)}: x_t needs d_in={d_in}")
+        raise ValueError(
+            f"x_t has shape {_shape(x_t)} but W_xh has shape {_shape(W_xh)}: x_t needs d_in={d_in}"
+        )
     if _shape(W_hh) != (d_hidden, d_hidden):
-        raise ValueError(f"W_hh has shape {_shape(W_hh)} but W_xh has shape {_shape(W_xh)}: W_hh must be ({d_hidden}, {d_hidden})")
+        raise ValueError(
+            f"W_hh has shape {_shape(W_hh)} but W_xh has shape {_shape(W_xh)}: W_hh must be ({d_hidden}, {d_hidden})"
+        )
     if _shape(h_prev) != (x_t.shape[0], d_hidden):
-        raise ValueError(f"h_prev has shape {_shape(h_prev)} but x_t has shape {_shape(x_t)}: h_prev must be ({x_t.shape[0]}, {d_hidden})")
+        raise ValueError(
+            f"h_prev has shape {_shape(h_prev)} but x_t has shape {_shape(x_t)}: h_prev must be ({x_t.shape[0]}, {d_hidden})"
+        )
     if _shape(b) != (d_hidden,):
-        raise ValueError(f"b has shape {_shape(b)} but W_xh has shape {_shape(W_xh)}: b must be ({d_hidden},)")
+        raise ValueError(
+            f"b has shape {_shape(b)} but W_xh has shape {_shape(W_xh)}: b must be ({d_hidden},)"
+        )
     return torch.tanh(x_t @ W_xh + h_prev @ W_hh + b)
 
 
@@ -143,12 +157,14 @@ class LoopRNN(nn.Module):
             self.b = nn.Parameter(torch.empty(d_hidden).uniform_(-bound, bound))
 
     @classmethod
-    def from_torch(cls, rnn: nn.RNN) -> "LoopRNN":
+    def from_torch(cls, rnn: nn.RNN) -> LoopRNN:
         """Copy the weights of a one-layer, unidirectional, tanh ``torch.nn.RNN`` (``batch_first=True``)."""
         if not isinstance(rnn, nn.RNN):
             raise ValueError(f"rnn must be a torch.nn.RNN, got {type(rnn).__name__}")
         if rnn.num_layers != 1 or rnn.bidirectional or rnn.nonlinearity != "tanh" or not rnn.batch_first:
-            raise ValueError("rnn must have num_layers=1, bidirectional=False, nonlinearity='tanh', batch_first=True")
+            raise ValueError(
+                "rnn must have num_layers=1, bidirectional=False, nonlinearity='tanh', batch_first=True"
+            )
         d_hidden, d_in = rnn.weight_ih_l0.shape
         out = cls(d_in, d_hidden).to(rnn.weight_ih_l0.dtype)
         with torch.no_grad():
@@ -214,11 +230,15 @@ class _SequenceClassifier(nn.Module):
 
     def _check(self, tokens: Tensor) -> None:
         if not isinstance(tokens, Tensor):
-            raise ValueError(f"tokens must be a torch.Tensor of shape (batch, seq), got {type(tokens).__name__}")
+            raise ValueError(
+                f"tokens must be a torch.Tensor of shape (batch, seq), got {type(tokens).__name__}"
+            )
         if tokens.ndim != 2 or tokens.shape[1] == 0:
             raise ValueError(f"tokens must have shape (batch, seq) with seq >= 1, got shape {_shape(tokens)}")
         if tokens.dtype != torch.long:
-            raise ValueError(f"tokens must be integer ids (torch.long), got dtype {tokens.dtype} with shape {_shape(tokens)}")
+            raise ValueError(
+                f"tokens must be integer ids (torch.long), got dtype {tokens.dtype} with shape {_shape(tokens)}"
+            )
         if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
             raise ValueError(
                 f"tokens must lie in [0, vocab_size={self.vocab_size}), got values in "
@@ -285,7 +305,9 @@ class AttentionModel(_SequenceClassifier):
     has looked at every position directly, whatever the distance.
     """
 
-    def __init__(self, vocab_size: int, d_model: int, num_classes: int, max_len: int, seed: int | None = None):
+    def __init__(
+        self, vocab_size: int, d_model: int, num_classes: int, max_len: int, seed: int | None = None
+    ):
         with _seeded(seed):
             super().__init__(vocab_size, d_model, num_classes)
             self.max_len = _positive_int("max_len", max_len)

@@ -38,10 +38,23 @@ from tfmcourse.blocks import ACTIVATIONS, EncoderLayer
 from tfmcourse.checks import check_positive
 from tfmcourse.multihead import IMPLS
 
-__all__ = ["BertConfig", "BERT", "MLMHead", "BertForMLM", "BertClassifier", "attention_mask_from_padding", "mlm_loss"]
+__all__ = [
+    "BertConfig",
+    "BERT",
+    "MLMHead",
+    "BertForMLM",
+    "BertClassifier",
+    "attention_mask_from_padding",
+    "mlm_loss",
+]
 
 #: Hugging Face's ``hidden_act`` names and ours.
-_FROM_HF_ACTIVATION = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "relu": "relu"}
+_FROM_HF_ACTIVATION = {
+    "gelu": "gelu",
+    "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh",
+    "relu": "relu",
+}
 
 
 def _shape(x: Tensor) -> tuple[int, ...]:
@@ -92,7 +105,9 @@ class BertConfig:
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {self.activation!r}")
         if not isinstance(self.pad_id, int) or not 0 <= self.pad_id < self.vocab_size:
-            raise ValueError(f"pad_id must be a token id in [0, vocab_size={self.vocab_size}), got {self.pad_id!r}")
+            raise ValueError(
+                f"pad_id must be a token id in [0, vocab_size={self.vocab_size}), got {self.pad_id!r}"
+            )
         if self.impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {self.impl!r}")
 
@@ -104,8 +119,14 @@ def _layer(config: BertConfig) -> EncoderLayer:
     dropout is switched off. (The only place where this module calls the layer's constructor.)
     """
     layer = EncoderLayer(
-        config.d_model, config.num_heads, config.d_ff, dropout=config.dropout, activation=config.activation,
-        norm_first=False, layer_norm_eps=config.layer_norm_eps, impl=config.impl,
+        config.d_model,
+        config.num_heads,
+        config.d_ff,
+        dropout=config.dropout,
+        activation=config.activation,
+        norm_first=False,
+        layer_norm_eps=config.layer_norm_eps,
+        impl=config.impl,
     )
     layer.ff.dropout = nn.Dropout(0.0)
     return layer
@@ -114,7 +135,9 @@ def _layer(config: BertConfig) -> EncoderLayer:
 def attention_mask_from_padding(ids: Int[Tensor, "batch seq"], pad_id: int) -> Int[Tensor, "batch seq"]:
     """Hugging Face's ``attention_mask``: ``(batch, seq)``, 1 at the real tokens, 0 where ``ids == pad_id``."""
     if not isinstance(ids, Tensor) or ids.ndim != 2:
-        raise ValueError(f"ids must be a (batch, seq) tensor, got {getattr(ids, 'shape', type(ids).__name__)}")
+        raise ValueError(
+            f"ids must be a (batch, seq) tensor, got {getattr(ids, 'shape', type(ids).__name__)}"
+        )
     return (ids != pad_id).long()
 
 
@@ -198,9 +221,15 @@ class BERT(nn.Module):
         mask = None
         if attention_mask is not None:
             if not isinstance(attention_mask, Tensor) or tuple(attention_mask.shape) != tuple(ids.shape):
-                got = _shape(attention_mask) if isinstance(attention_mask, Tensor) else type(attention_mask).__name__
-                raise ValueError(f"attention_mask must be (batch, seq) = {_shape(ids)} like ids "
-                                 f"(1 = real token, 0 = padding), got {got}")
+                got = (
+                    _shape(attention_mask)
+                    if isinstance(attention_mask, Tensor)
+                    else type(attention_mask).__name__
+                )
+                raise ValueError(
+                    f"attention_mask must be (batch, seq) = {_shape(ids)} like ids "
+                    f"(1 = real token, 0 = padding), got {got}"
+                )
             # (batch, seq) -> (batch, 1, 1, seq): every query may attend to the real keys only.
             mask = rearrange(attention_mask.bool(), "b k -> b 1 1 k")
         for layer in self.layers:
@@ -212,17 +241,28 @@ class BERT(nn.Module):
     def config_from_hf(hc, impl: str = "naive") -> BertConfig:
         """Our :class:`BertConfig` for a ``transformers.BertConfig`` ``hc`` (ValueError if we cannot copy it)."""
         if getattr(hc, "position_embedding_type", "absolute") != "absolute":
-            raise ValueError(f"only absolute position embeddings can be copied, got {hc.position_embedding_type!r}")
+            raise ValueError(
+                f"only absolute position embeddings can be copied, got {hc.position_embedding_type!r}"
+            )
         if hc.hidden_act not in _FROM_HF_ACTIVATION:
-            raise ValueError(f"unsupported hidden_act {hc.hidden_act!r}; supported: {tuple(_FROM_HF_ACTIVATION)}")
+            raise ValueError(
+                f"unsupported hidden_act {hc.hidden_act!r}; supported: {tuple(_FROM_HF_ACTIVATION)}"
+            )
         if getattr(hc, "is_decoder", False) or getattr(hc, "add_cross_attention", False):
             raise ValueError("a BERT used as a decoder (is_decoder / add_cross_attention) cannot be copied")
         return BertConfig(
-            vocab_size=hc.vocab_size, max_len=hc.max_position_embeddings, d_model=hc.hidden_size,
-            num_layers=hc.num_hidden_layers, num_heads=hc.num_attention_heads, d_ff=hc.intermediate_size,
-            type_vocab_size=hc.type_vocab_size, dropout=float(hc.hidden_dropout_prob),
-            layer_norm_eps=hc.layer_norm_eps, activation=_FROM_HF_ACTIVATION[hc.hidden_act],
-            pad_id=hc.pad_token_id if hc.pad_token_id is not None else 0, impl=impl,
+            vocab_size=hc.vocab_size,
+            max_len=hc.max_position_embeddings,
+            d_model=hc.hidden_size,
+            num_layers=hc.num_hidden_layers,
+            num_heads=hc.num_attention_heads,
+            d_ff=hc.intermediate_size,
+            type_vocab_size=hc.type_vocab_size,
+            dropout=float(hc.hidden_dropout_prob),
+            layer_norm_eps=hc.layer_norm_eps,
+            activation=_FROM_HF_ACTIVATION[hc.hidden_act],
+            pad_id=hc.pad_token_id if hc.pad_token_id is not None else 0,
+            impl=impl,
         )
 
     def load_hf_state_dict(self, sd: dict[str, Tensor], prefix: str = "") -> None:
@@ -243,17 +283,21 @@ class BERT(nn.Module):
             for i, layer in enumerate(self.layers):
                 p, a = f"encoder.layer.{i}.", layer.self_attn
                 pairs = [
-                    (a.q_proj, "attention.self.query"), (a.k_proj, "attention.self.key"),
-                    (a.v_proj, "attention.self.value"), (a.out_proj, "attention.output.dense"),
-                    (layer.norm1, "attention.output.LayerNorm"), (layer.ff.linear1, "intermediate.dense"),
-                    (layer.ff.linear2, "output.dense"), (layer.norm2, "output.LayerNorm"),
+                    (a.q_proj, "attention.self.query"),
+                    (a.k_proj, "attention.self.key"),
+                    (a.v_proj, "attention.self.value"),
+                    (a.out_proj, "attention.output.dense"),
+                    (layer.norm1, "attention.output.LayerNorm"),
+                    (layer.ff.linear1, "intermediate.dense"),
+                    (layer.ff.linear2, "output.dense"),
+                    (layer.norm2, "output.LayerNorm"),
                 ]
                 for module, name in pairs:  # nn.Linear (out, in) in both: no transpose
                     module.weight.copy_(get(p + name + ".weight"))
                     module.bias.copy_(get(p + name + ".bias"))
 
     @classmethod
-    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> "BERT":
+    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> BERT:
         """A :class:`BERT` with the encoder weights of ``hf``: a ``transformers.BertModel``, or a model
         that holds one as ``hf.bert`` (``BertForMaskedLM``, ``BertForSequenceClassification``).
 
@@ -263,10 +307,14 @@ class BERT(nn.Module):
         bert = getattr(hf, "bert", hf)
         hc = getattr(bert, "config", None)
         if type(bert).__name__ != "BertModel" or hc is None:
-            raise ValueError(f"hf must be a transformers.BertModel (or hold one as .bert), got {type(hf).__name__}")
+            raise ValueError(
+                f"hf must be a transformers.BertModel (or hold one as .bert), got {type(hf).__name__}"
+            )
         if not (hc.hidden_dropout_prob == hc.attention_probs_dropout_prob):
-            raise ValueError(f"BERT needs one dropout value, got hidden_dropout_prob={hc.hidden_dropout_prob}, "
-                             f"attention_probs_dropout_prob={hc.attention_probs_dropout_prob}")
+            raise ValueError(
+                f"BERT needs one dropout value, got hidden_dropout_prob={hc.hidden_dropout_prob}, "
+                f"attention_probs_dropout_prob={hc.attention_probs_dropout_prob}"
+            )
         w = bert.embeddings.word_embeddings.weight
         ours = cls(cls.config_from_hf(hc, impl)).to(device=w.device, dtype=w.dtype)
         ours.load_hf_state_dict(bert.state_dict())
@@ -318,13 +366,17 @@ class BertForMLM(nn.Module):
         """Number of trainable numbers (the tied embedding counts once)."""
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, ids: Int[Tensor, "batch seq"], attention_mask: Tensor | None = None,
-                token_type_ids: Tensor | None = None) -> Float[Tensor, "batch seq vocab"]:
+    def forward(
+        self,
+        ids: Int[Tensor, "batch seq"],
+        attention_mask: Tensor | None = None,
+        token_type_ids: Tensor | None = None,
+    ) -> Float[Tensor, "batch seq vocab"]:
         """``(batch, seq)`` ids -> ``(batch, seq, vocab)`` logits."""
         return self.head(self.bert(ids, attention_mask, token_type_ids))
 
     @classmethod
-    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> "BertForMLM":
+    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> BertForMLM:
         """A copy of a ``transformers.BertForMaskedLM`` (encoder and MLM head); same dtype, device, mode.
 
         The logits equal ``hf(ids, attention_mask=...).logits``.
@@ -375,17 +427,23 @@ class BertClassifier(nn.Module):
     def config(self) -> BertConfig:
         return self.bert.config
 
-    def forward(self, ids: Int[Tensor, "batch seq"], attention_mask: Tensor | None = None,
-                token_type_ids: Tensor | None = None) -> Float[Tensor, "batch num_labels"]:
+    def forward(
+        self,
+        ids: Int[Tensor, "batch seq"],
+        attention_mask: Tensor | None = None,
+        token_type_ids: Tensor | None = None,
+    ) -> Float[Tensor, "batch num_labels"]:
         """``(batch, seq)`` ids (``[CLS]`` first) -> ``(batch, num_labels)`` logits."""
         cls_vector = self.bert(ids, attention_mask, token_type_ids)[:, 0]
         return self.classifier(self.dropout(torch.tanh(self.pooler(cls_vector))))
 
     @classmethod
-    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> "BertClassifier":
+    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> BertClassifier:
         """A copy of a ``transformers.BertForSequenceClassification`` (single-label); same logits."""
         if type(hf).__name__ != "BertForSequenceClassification" or hf.bert.pooler is None:
-            raise ValueError(f"hf must be a transformers.BertForSequenceClassification, got {type(hf).__name__}")
+            raise ValueError(
+                f"hf must be a transformers.BertForSequenceClassification, got {type(hf).__name__}"
+            )
         bert = BERT.from_hf(hf.bert, impl)
         w = hf.classifier.weight
         ours = cls(bert.config, hf.config.num_labels, bert=bert).to(device=w.device, dtype=w.dtype)
@@ -409,8 +467,10 @@ def mlm_loss(model: BertForMLM, batch: tuple[Tensor, Tensor]) -> Float[Tensor, "
     """
     inputs, labels = batch
     if not isinstance(inputs, Tensor) or not isinstance(labels, Tensor) or inputs.shape != labels.shape:
-        raise ValueError(f"batch must be (inputs, labels) of the same (batch, seq) shape, got "
-                         f"{getattr(inputs, 'shape', inputs)} and {getattr(labels, 'shape', labels)}")
+        raise ValueError(
+            f"batch must be (inputs, labels) of the same (batch, seq) shape, got "
+            f"{getattr(inputs, 'shape', inputs)} and {getattr(labels, 'shape', labels)}"
+        )
     predict = labels != -100
     padding = inputs == model.config.pad_id
     hidden = model.bert(inputs, attention_mask=(~padding).long() if padding.any() else None)

@@ -55,8 +55,13 @@ from tfmcourse.multihead import IMPLS
 __all__ = ["CLIPConfig", "CLIP", "quick_gelu", "QuickGELUFeedForward", "contrastive_loss", "clip_loss"]
 
 #: Hugging Face's ``hidden_act`` names and ours.
-_FROM_HF_ACTIVATION = {"quick_gelu": "quick_gelu", "gelu": "gelu", "gelu_new": "gelu_tanh",
-                       "gelu_pytorch_tanh": "gelu_tanh", "relu": "relu"}
+_FROM_HF_ACTIVATION = {
+    "quick_gelu": "quick_gelu",
+    "gelu": "gelu",
+    "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh",
+    "relu": "relu",
+}
 
 
 def _shape(x: Tensor) -> tuple[int, ...]:
@@ -139,17 +144,39 @@ class CLIPConfig:
             self.vision_d_ff = 4 * self.vision_d_model
         if self.text_d_ff is None:
             self.text_d_ff = 4 * self.text_d_model
-        for name in ("vocab_size", "image_size", "patch_size", "channels", "vision_d_model", "vision_layers",
-                     "vision_heads", "vision_d_ff", "max_len", "text_d_model", "text_layers", "text_heads",
-                     "text_d_ff", "proj_dim"):
+        for name in (
+            "vocab_size",
+            "image_size",
+            "patch_size",
+            "channels",
+            "vision_d_model",
+            "vision_layers",
+            "vision_heads",
+            "vision_d_ff",
+            "max_len",
+            "text_d_model",
+            "text_layers",
+            "text_heads",
+            "text_d_ff",
+            "proj_dim",
+        ):
             _positive(name, getattr(self, name))
-        if self.eot_id is not None and (not isinstance(self.eot_id, int) or isinstance(self.eot_id, bool)
-                                        or not 0 <= self.eot_id < self.vocab_size):
-            raise ValueError(f"eot_id must be None or a token id in [0, vocab_size={self.vocab_size}), got {self.eot_id!r}")
+        if self.eot_id is not None and (
+            not isinstance(self.eot_id, int)
+            or isinstance(self.eot_id, bool)
+            or not 0 <= self.eot_id < self.vocab_size
+        ):
+            raise ValueError(
+                f"eot_id must be None or a token id in [0, vocab_size={self.vocab_size}), got {self.eot_id!r}"
+            )
         if self.text_d_model % self.text_heads != 0:
-            raise ValueError(f"text_d_model={self.text_d_model} is not divisible by text_heads={self.text_heads}")
+            raise ValueError(
+                f"text_d_model={self.text_d_model} is not divisible by text_heads={self.text_heads}"
+            )
         if self.activation != "quick_gelu" and self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be 'quick_gelu' or one of {tuple(ACTIVATIONS)}, got {self.activation!r}")
+            raise ValueError(
+                f"activation must be 'quick_gelu' or one of {tuple(ACTIVATIONS)}, got {self.activation!r}"
+            )
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not isinstance(self.logit_scale_init, (int, float)) or not math.isfinite(self.logit_scale_init):
@@ -162,10 +189,17 @@ class CLIPConfig:
         """The :class:`~tfmcourse.models.vit.ViTConfig` of the image tower (its layers are then rebuilt by
         :func:`_layer`, which sets the activation)."""
         return ViTConfig(
-            image_size=self.image_size, patch_size=self.patch_size, channels=self.channels,
-            d_model=self.vision_d_model, num_layers=self.vision_layers, num_heads=self.vision_heads,
-            d_ff=self.vision_d_ff, dropout=self.dropout, layer_norm_eps=self.layer_norm_eps,
-            activation="gelu" if self.activation == "quick_gelu" else self.activation, impl=self.impl,
+            image_size=self.image_size,
+            patch_size=self.patch_size,
+            channels=self.channels,
+            d_model=self.vision_d_model,
+            num_layers=self.vision_layers,
+            num_heads=self.vision_heads,
+            d_ff=self.vision_d_ff,
+            dropout=self.dropout,
+            layer_norm_eps=self.layer_norm_eps,
+            activation="gelu" if self.activation == "quick_gelu" else self.activation,
+            impl=self.impl,
         )
 
 
@@ -174,8 +208,16 @@ def _layer(config: CLIPConfig, d_model: int, num_heads: int, d_ff: int) -> Encod
     ``eps``, no dropout after the feed-forward activation. (The only place where this module calls the
     layer's constructor.)"""
     activation = "gelu" if config.activation == "quick_gelu" else config.activation
-    layer = EncoderLayer(d_model, num_heads, d_ff, dropout=config.dropout, activation=activation, norm_first=True,
-                         layer_norm_eps=config.layer_norm_eps, impl=config.impl)
+    layer = EncoderLayer(
+        d_model,
+        num_heads,
+        d_ff,
+        dropout=config.dropout,
+        activation=activation,
+        norm_first=True,
+        layer_norm_eps=config.layer_norm_eps,
+        impl=config.impl,
+    )
     if config.activation == "quick_gelu":
         layer.ff = QuickGELUFeedForward(d_model, d_ff)
     else:
@@ -190,14 +232,18 @@ def _check_ids(ids: object, vocab_size: int, max_len: int) -> None:
     if ids.shape[1] == 0 or ids.shape[1] > max_len:
         raise ValueError(f"ids has shape {_shape(ids)}: texts must have 1 to max_len={max_len} tokens")
     if ids.numel() and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(f"ids has values in [{int(ids.min())}, {int(ids.max())}], outside [0, vocab_size={vocab_size})")
+        raise ValueError(
+            f"ids has values in [{int(ids.min())}, {int(ids.max())}], outside [0, vocab_size={vocab_size})"
+        )
 
 
 def _check_attention_mask(attention_mask: object, ids: Tensor) -> None:
     if not isinstance(attention_mask, Tensor) or tuple(attention_mask.shape) != tuple(ids.shape):
         what = _shape(attention_mask) if isinstance(attention_mask, Tensor) else type(attention_mask).__name__
-        raise ValueError(f"attention_mask must be a (batch, seq) tensor of 1 (token) and 0 (padding) shaped "
-                         f"like ids {_shape(ids)}, got {what}")
+        raise ValueError(
+            f"attention_mask must be a (batch, seq) tensor of 1 (token) and 0 (padding) shaped "
+            f"like ids {_shape(ids)}, got {what}"
+        )
     if attention_mask.is_floating_point() or not ((attention_mask == 0) | (attention_mask == 1)).all():
         raise ValueError("attention_mask must hold only 0 (padding) and 1 (token), as integers or booleans")
 
@@ -229,15 +275,17 @@ class CLIP(nn.Module):
         # Image tower: chapter 12's ViT, with CLIP's layers, a patch embedding without bias and a pre-norm.
         self.visual = ViT(c.vit_config())
         self.visual.patch_embed = nn.Linear(self.visual.config.patch_dim, c.vision_d_model, bias=False)
-        self.visual.layers = nn.ModuleList(_layer(c, c.vision_d_model, c.vision_heads, c.vision_d_ff)
-                                           for _ in range(c.vision_layers))
+        self.visual.layers = nn.ModuleList(
+            _layer(c, c.vision_d_model, c.vision_heads, c.vision_d_ff) for _ in range(c.vision_layers)
+        )
         self.visual_pre_norm = nn.LayerNorm(c.vision_d_model, eps=c.layer_norm_eps)
         self.visual_proj = nn.Linear(c.vision_d_model, c.proj_dim, bias=False)
         # Text tower: a causal Transformer read at its end-of-text token.
         self.tok_embed = nn.Embedding(c.vocab_size, c.text_d_model)
         self.pos_embed = nn.Parameter(torch.zeros(c.max_len, c.text_d_model))
-        self.text_layers = nn.ModuleList(_layer(c, c.text_d_model, c.text_heads, c.text_d_ff)
-                                         for _ in range(c.text_layers))
+        self.text_layers = nn.ModuleList(
+            _layer(c, c.text_d_model, c.text_heads, c.text_d_ff) for _ in range(c.text_layers)
+        )
         self.text_norm = nn.LayerNorm(c.text_d_model, eps=c.layer_norm_eps)
         self.text_proj = nn.Linear(c.text_d_model, c.proj_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(float(c.logit_scale_init)))
@@ -274,7 +322,9 @@ class CLIP(nn.Module):
         return math.exp(-self.logit_scale.item())
 
     # ------------------------------------------------------------------------------ the two towers
-    def image_states(self, pixels: Float[Tensor, "batch channels height width"]) -> Float[Tensor, "batch tokens d"]:
+    def image_states(
+        self, pixels: Float[Tensor, "batch channels height width"]
+    ) -> Float[Tensor, "batch tokens d"]:
         """The image tower's output at every position, ``(batch, 1 + patches, vision_d_model)``, after the
         final LayerNorm (position 0 is ``[CLS]``)."""
         v = self.visual
@@ -283,7 +333,9 @@ class CLIP(nn.Module):
             x = layer(x)
         return v.norm(x)
 
-    def encode_image(self, pixels: Float[Tensor, "batch channels height width"]) -> Float[Tensor, "batch proj"]:
+    def encode_image(
+        self, pixels: Float[Tensor, "batch channels height width"]
+    ) -> Float[Tensor, "batch proj"]:
         """Images ``(batch, channels, H, W)`` -> their features ``(batch, proj_dim)``: the ``[CLS]`` output,
         projected (not normalised; HF's ``get_image_features``)."""
         return self.visual_proj(self.image_states(pixels)[:, 0])
@@ -305,11 +357,15 @@ class CLIP(nn.Module):
         is_eot = ids == self.config.eot_id
         missing = (~is_eot.any(dim=-1)).nonzero().flatten().tolist()
         if missing:
-            raise ValueError(f"ids has shape {_shape(ids)} and rows {missing[:10]} have no end-of-text token "
-                             f"eot_id={self.config.eot_id}: CLIP reads each text at its EOT token")
+            raise ValueError(
+                f"ids has shape {_shape(ids)} and rows {missing[:10]} have no end-of-text token "
+                f"eot_id={self.config.eot_id}: CLIP reads each text at its EOT token"
+            )
         return is_eot.int().argmax(dim=-1)
 
-    def text_states(self, ids: Int[Tensor, "batch seq"], attention_mask: Tensor | None = None) -> Float[Tensor, "batch seq d"]:
+    def text_states(
+        self, ids: Int[Tensor, "batch seq"], attention_mask: Tensor | None = None
+    ) -> Float[Tensor, "batch seq d"]:
         """The text tower's output at every position, ``(batch, seq, text_d_model)``, after the final
         LayerNorm."""
         c = self.config
@@ -322,7 +378,9 @@ class CLIP(nn.Module):
             x = layer(x, mask=mask)
         return self.text_norm(x)
 
-    def encode_text(self, ids: Int[Tensor, "batch seq"], attention_mask: Tensor | None = None) -> Float[Tensor, "batch proj"]:
+    def encode_text(
+        self, ids: Int[Tensor, "batch seq"], attention_mask: Tensor | None = None
+    ) -> Float[Tensor, "batch proj"]:
         """Token ids ``(batch, seq)`` -> text features ``(batch, proj_dim)``: the output at the end-of-text
         token, projected (not normalised; HF's ``get_text_features``). ``attention_mask (batch, seq)``:
         1 at tokens, 0 at padding (``None``: no padding)."""
@@ -331,27 +389,34 @@ class CLIP(nn.Module):
         return self.text_proj(states[rows, self.eot_positions(ids)])
 
     # ------------------------------------------------------------------------------ the shared space
-    def similarity(self, image_features: Float[Tensor, "n_images proj"],
-                   text_features: Float[Tensor, "n_texts proj"]) -> Float[Tensor, "n_images n_texts"]:
+    def similarity(
+        self, image_features: Float[Tensor, "n_images proj"], text_features: Float[Tensor, "n_texts proj"]
+    ) -> Float[Tensor, "n_images n_texts"]:
         """``exp(logit_scale)`` times the cosine similarity of every image with every text:
         ``(n_images, proj), (n_texts, proj) -> (n_images, n_texts)``."""
         for name, f in (("image_features", image_features), ("text_features", text_features)):
             if not isinstance(f, Tensor) or f.ndim != 2 or f.shape[1] != self.config.proj_dim:
-                raise ValueError(f"{name} must be (n, proj_dim={self.config.proj_dim}), got "
-                                 f"{_shape(f) if isinstance(f, Tensor) else type(f).__name__}")
+                raise ValueError(
+                    f"{name} must be (n, proj_dim={self.config.proj_dim}), got "
+                    f"{_shape(f) if isinstance(f, Tensor) else type(f).__name__}"
+                )
         image_features = image_features / image_features.norm(dim=-1, keepdim=True)
         text_features = text_features / text_features.norm(dim=-1, keepdim=True)
         return self.logit_scale.exp() * image_features @ text_features.T
 
-    def forward(self, pixels: Float[Tensor, "n_images channels height width"], ids: Int[Tensor, "n_texts seq"],
-                attention_mask: Tensor | None = None) -> Float[Tensor, "n_images n_texts"]:
+    def forward(
+        self,
+        pixels: Float[Tensor, "n_images channels height width"],
+        ids: Int[Tensor, "n_texts seq"],
+        attention_mask: Tensor | None = None,
+    ) -> Float[Tensor, "n_images n_texts"]:
         """``logits_per_image`` ``(n_images, n_texts)``: scaled cosine similarities of every image with every
         text (HF's ``logits_per_image``; ``logits_per_text`` is its transpose)."""
         return self.similarity(self.encode_image(pixels), self.encode_text(ids, attention_mask))
 
     # ------------------------------------------------------------------------------ Hugging Face
     @classmethod
-    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> "CLIP":
+    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> CLIP:
         """A :class:`CLIP` with the weights of ``hf``, a ``transformers.CLIPModel``. Same dtype, device and
         mode. ``encode_image`` equals ``hf.get_image_features(pixels).pooler_output``, ``encode_text``
         equals ``hf.get_text_features(ids, attention_mask).pooler_output`` and ``forward`` equals
@@ -361,26 +426,45 @@ class CLIP(nn.Module):
             raise ValueError(f"hf must be a transformers.CLIPModel, got {type(hf).__name__}")
         vc, tc = hf.config.vision_config, hf.config.text_config
         if vc.hidden_act != tc.hidden_act or vc.hidden_act not in _FROM_HF_ACTIVATION:
-            raise ValueError(f"both towers need one activation among {tuple(_FROM_HF_ACTIVATION)}, got "
-                             f"vision {vc.hidden_act!r}, text {tc.hidden_act!r}")
+            raise ValueError(
+                f"both towers need one activation among {tuple(_FROM_HF_ACTIVATION)}, got "
+                f"vision {vc.hidden_act!r}, text {tc.hidden_act!r}"
+            )
         if vc.layer_norm_eps != tc.layer_norm_eps:
-            raise ValueError(f"both towers need one layer_norm_eps, got {vc.layer_norm_eps} and {tc.layer_norm_eps}")
+            raise ValueError(
+                f"both towers need one layer_norm_eps, got {vc.layer_norm_eps} and {tc.layer_norm_eps}"
+            )
         if vc.attention_dropout or tc.attention_dropout:
             raise ValueError("only CLIPs with attention_dropout=0 can be copied")
         if not isinstance(vc.image_size, int) or not isinstance(vc.patch_size, int):
-            raise ValueError(f"only square images and patches can be copied, got image_size={vc.image_size}, "
-                             f"patch_size={vc.patch_size}")
+            raise ValueError(
+                f"only square images and patches can be copied, got image_size={vc.image_size}, "
+                f"patch_size={vc.patch_size}"
+            )
         eos = tc.eos_token_id
         if not isinstance(eos, int):
             raise ValueError(f"the text config needs one int eos_token_id, got {eos!r}")
         config = CLIPConfig(
-            vocab_size=tc.vocab_size, eot_id=None if eos == 2 else eos,  # HF's legacy rule for eos_token_id == 2
-            image_size=vc.image_size, patch_size=vc.patch_size, channels=vc.num_channels,
-            vision_d_model=vc.hidden_size, vision_layers=vc.num_hidden_layers, vision_heads=vc.num_attention_heads,
-            vision_d_ff=vc.intermediate_size, max_len=tc.max_position_embeddings, text_d_model=tc.hidden_size,
-            text_layers=tc.num_hidden_layers, text_heads=tc.num_attention_heads, text_d_ff=tc.intermediate_size,
-            proj_dim=hf.config.projection_dim, activation=_FROM_HF_ACTIVATION[vc.hidden_act],
-            layer_norm_eps=vc.layer_norm_eps, dropout=0.0, logit_scale_init=hf.logit_scale.item(), impl=impl,
+            vocab_size=tc.vocab_size,
+            eot_id=None if eos == 2 else eos,  # HF's legacy rule for eos_token_id == 2
+            image_size=vc.image_size,
+            patch_size=vc.patch_size,
+            channels=vc.num_channels,
+            vision_d_model=vc.hidden_size,
+            vision_layers=vc.num_hidden_layers,
+            vision_heads=vc.num_attention_heads,
+            vision_d_ff=vc.intermediate_size,
+            max_len=tc.max_position_embeddings,
+            text_d_model=tc.hidden_size,
+            text_layers=tc.num_hidden_layers,
+            text_heads=tc.num_attention_heads,
+            text_d_ff=tc.intermediate_size,
+            proj_dim=hf.config.projection_dim,
+            activation=_FROM_HF_ACTIVATION[vc.hidden_act],
+            layer_norm_eps=vc.layer_norm_eps,
+            dropout=0.0,
+            logit_scale_init=hf.logit_scale.item(),
+            impl=impl,
         )
         w = hf.logit_scale
         ours = cls(config).to(device=w.device, dtype=w.dtype)
@@ -390,10 +474,16 @@ class CLIP(nn.Module):
             for i, layer in enumerate(layers):
                 p = f"{prefix}.encoder.layers.{i}."
                 a = layer.self_attn
-                for module, name in ((a.q_proj, "self_attn.q_proj"), (a.k_proj, "self_attn.k_proj"),
-                                     (a.v_proj, "self_attn.v_proj"), (a.out_proj, "self_attn.out_proj"),
-                                     (layer.norm1, "layer_norm1"), (layer.ff.linear1, "mlp.fc1"),
-                                     (layer.ff.linear2, "mlp.fc2"), (layer.norm2, "layer_norm2")):
+                for module, name in (
+                    (a.q_proj, "self_attn.q_proj"),
+                    (a.k_proj, "self_attn.k_proj"),
+                    (a.v_proj, "self_attn.v_proj"),
+                    (a.out_proj, "self_attn.out_proj"),
+                    (layer.norm1, "layer_norm1"),
+                    (layer.ff.linear1, "mlp.fc1"),
+                    (layer.ff.linear2, "mlp.fc2"),
+                    (layer.norm2, "layer_norm2"),
+                ):
                     module.weight.copy_(sd[p + name + ".weight"])
                     module.bias.copy_(sd[p + name + ".bias"])
 
@@ -404,8 +494,9 @@ class CLIP(nn.Module):
         with torch.no_grad():
             v = ours.visual
             # Conv2d weight (d_model, c, p1, p2) -> linear weight (d_model, p1 * p2 * c), patchify's order.
-            v.patch_embed.weight.copy_(rearrange(sd["vision_model.embeddings.patch_embedding.weight"],
-                                                 "d c p1 p2 -> d (p1 p2 c)"))
+            v.patch_embed.weight.copy_(
+                rearrange(sd["vision_model.embeddings.patch_embedding.weight"], "d c p1 p2 -> d (p1 p2 c)")
+            )
             v.cls_token.copy_(sd["vision_model.embeddings.class_embedding"])
             v.pos_embed.copy_(sd["vision_model.embeddings.position_embedding.weight"])
             copy_norm(ours.visual_pre_norm, "vision_model.pre_layrnorm")
@@ -428,10 +519,15 @@ def contrastive_loss(logits_per_image: Float[Tensor, "n n"]) -> Float[Tensor, ""
     together. The loss is the mean of two cross-entropies: every image must pick its text among the
     ``n`` texts (the rows), and every text its image among the ``n`` images (the columns).
     """
-    if not isinstance(logits_per_image, Tensor) or logits_per_image.ndim != 2 or \
-            logits_per_image.shape[0] != logits_per_image.shape[1]:
-        raise ValueError("logits_per_image must be a square (n, n) tensor (image i matches text i), got "
-                         f"{_shape(logits_per_image) if isinstance(logits_per_image, Tensor) else type(logits_per_image).__name__}")
+    if (
+        not isinstance(logits_per_image, Tensor)
+        or logits_per_image.ndim != 2
+        or logits_per_image.shape[0] != logits_per_image.shape[1]
+    ):
+        raise ValueError(
+            "logits_per_image must be a square (n, n) tensor (image i matches text i), got "
+            f"{_shape(logits_per_image) if isinstance(logits_per_image, Tensor) else type(logits_per_image).__name__}"
+        )
     targets = torch.arange(logits_per_image.shape[0], device=logits_per_image.device)
     return (F.cross_entropy(logits_per_image, targets) + F.cross_entropy(logits_per_image.T, targets)) / 2
 

@@ -43,8 +43,17 @@ def _as_ids(tokens: object, name: str, vocab_size: int) -> Tensor:
     """``tokens`` as an int64 tensor, checked to lie in ``[0, vocab_size)``."""
     if isinstance(tokens, (list, tuple)):
         tokens = torch.tensor(tokens, dtype=torch.long)
-    if not isinstance(tokens, Tensor) or tokens.is_floating_point() or tokens.is_complex() or tokens.dtype == torch.bool:
-        what = f"dtype {tokens.dtype}, shape {_shape(tokens)}" if isinstance(tokens, Tensor) else type(tokens).__name__
+    if (
+        not isinstance(tokens, Tensor)
+        or tokens.is_floating_point()
+        or tokens.is_complex()
+        or tokens.dtype == torch.bool
+    ):
+        what = (
+            f"dtype {tokens.dtype}, shape {_shape(tokens)}"
+            if isinstance(tokens, Tensor)
+            else type(tokens).__name__
+        )
         raise ValueError(f"{name} must be an integer tensor of token ids, got {what}")
     tokens = tokens.long()
     if tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab_size):
@@ -73,13 +82,17 @@ class KneserNeyLM:
     windows), and :meth:`next_token_probs` for the whole distribution after one context.
     """
 
-    def __init__(self, tokens: Int[Tensor, " n"], vocab_size: int, order: int, *, _tables: "_Tables | None" = None):
+    def __init__(
+        self, tokens: Int[Tensor, " n"], vocab_size: int, order: int, *, _tables: _Tables | None = None
+    ):
         for name, value in (("vocab_size", vocab_size), ("order", order)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         t = _tables if _tables is not None else _Tables(tokens, vocab_size, order)
         if t.max_order < order or t.vocab_size != vocab_size:
-            raise ValueError(f"the tables hold orders up to {t.max_order} (vocab {t.vocab_size}), need {order} ({vocab_size})")
+            raise ValueError(
+                f"the tables hold orders up to {t.max_order} (vocab {t.vocab_size}), need {order} ({vocab_size})"
+            )
         self.vocab_size, self.order, self._tables = vocab_size, order, t
         # Continuation counts below the highest order, raw counts at the highest order.
         self._levels = [t.level(k, raw=(k == order)) for k in range(1, order + 1)]
@@ -116,10 +129,12 @@ class KneserNeyLM:
     def next_token_probs(self, context: Int[Tensor, " m"] | Iterable[int]) -> Float[Tensor, " vocab"]:
         """The distribution ``(vocab_size,)`` of the token after ``context`` (its last ``order - 1``
         tokens are used; an empty context gives the smoothed unigram distribution). Sums to 1."""
-        context = _as_ids(context if isinstance(context, Tensor) else list(context), "context", self.vocab_size)
+        context = _as_ids(
+            context if isinstance(context, Tensor) else list(context), "context", self.vocab_size
+        )
         if context.ndim != 1:
             raise ValueError(f"context must be a 1-D sequence of ids, got shape {_shape(context)}")
-        h = context[max(0, context.numel() - (self.order - 1)):]
+        h = context[max(0, context.numel() - (self.order - 1)) :]
         # Every candidate next token w: the sequence h + [w], scored at its last position.
         seq = torch.cat([h.expand(self.vocab_size, -1), torch.arange(self.vocab_size)[:, None]], dim=1)
         return self._probs(seq)[:, -1]
@@ -143,14 +158,18 @@ def _windows(tokens: object, vocab_size: int, context: int | None) -> Tensor:
     if tokens.ndim == 2 and context is None:
         return _rows(tokens, vocab_size)
     if tokens.ndim != 1:
-        raise ValueError(f"tokens must be a 1-D tensor of ids (or 2-D rows without context), got shape {_shape(tokens)}")
+        raise ValueError(
+            f"tokens must be a 1-D tensor of ids (or 2-D rows without context), got shape {_shape(tokens)}"
+        )
     if context is None:
         return _rows(tokens, vocab_size)
     if not isinstance(context, int) or isinstance(context, bool) or context < 1:
         raise ValueError(f"context must be None or a positive int, got {context!r}")
     n = (tokens.numel() - 1) // context
     if n < 1:
-        raise ValueError(f"tokens has shape {_shape(tokens)}: too short for one window of context={context} + 1")
+        raise ValueError(
+            f"tokens has shape {_shape(tokens)}: too short for one window of context={context} + 1"
+        )
     return tokens[torch.arange(n)[:, None] * context + torch.arange(context + 1)[None, :]]
 
 
@@ -184,7 +203,9 @@ class _Level:
         gamma = torch.where(known, self.gamma[context.clamp(min=0)], 0.0)
         discount = self._d[c.clamp(max=3).long()]
         seen = total > 0
-        return torch.where(seen, ((c - discount).clamp(min=0) + gamma * lower) / torch.where(seen, total, 1.0), lower)
+        return torch.where(
+            seen, ((c - discount).clamp(min=0) + gamma * lower) / torch.where(seen, total, 1.0), lower
+        )
 
 
 class _Tables:
@@ -202,7 +223,9 @@ class _Tables:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         tokens = _as_ids(tokens, "tokens", vocab_size)
         if tokens.ndim != 1 or tokens.numel() < max_order:
-            raise ValueError(f"tokens must be a 1-D tensor of at least order={max_order} ids, got shape {_shape(tokens)}")
+            raise ValueError(
+                f"tokens must be a 1-D tensor of at least order={max_order} ids, got shape {_shape(tokens)}"
+            )
         self.vocab_size, self.max_order = vocab_size, max_order
         self.keys: list[Tensor] = []
         self.context: list[Tensor] = []
@@ -271,7 +294,10 @@ def _modified_discounts(counts: Tensor) -> Tensor:
 
 
 def ngram_search(
-    train: Int[Tensor, " n"], valid: Int[Tensor, "*rows m"], vocab_size: int, orders: Iterable[int] = range(1, 9),
+    train: Int[Tensor, " n"],
+    valid: Int[Tensor, "*rows m"],
+    vocab_size: int,
+    orders: Iterable[int] = range(1, 9),
     context: int | None = None,
 ) -> tuple[KneserNeyLM, dict[int, float]]:
     """Count a :class:`KneserNeyLM` of every order in ``orders`` on ``train`` and keep the one with the

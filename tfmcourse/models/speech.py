@@ -33,8 +33,17 @@ from tfmcourse.attention import padding_mask
 from tfmcourse.blocks import EncoderLayer
 from tfmcourse.positional import SinusoidalPositions
 
-__all__ = ["encoder_layer", "conv_output_length", "ConvFrontEnd", "SpeechTransformer", "SpeechCNN", "masked_mean",
-           "ctc_greedy_decode", "edit_distance", "label_error_rate"]
+__all__ = [
+    "encoder_layer",
+    "conv_output_length",
+    "ConvFrontEnd",
+    "SpeechTransformer",
+    "SpeechCNN",
+    "masked_mean",
+    "ctc_greedy_decode",
+    "edit_distance",
+    "label_error_rate",
+]
 
 
 def encoder_layer(d_model: int, num_heads: int, d_ff: int, dropout: float) -> EncoderLayer:
@@ -83,7 +92,12 @@ class ConvFrontEnd(nn.Module):
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         if not strides or any(not isinstance(s, int) or s < 1 for s in strides):
             raise ValueError(f"strides must be a non-empty tuple of positive ints, got {strides!r}")
-        self.n_mels, self.d_model, self.kernel_size, self.strides = n_mels, d_model, kernel_size, tuple(strides)
+        self.n_mels, self.d_model, self.kernel_size, self.strides = (
+            n_mels,
+            d_model,
+            kernel_size,
+            tuple(strides),
+        )
         widths = [n_mels] + [d_model] * len(strides)
         self.convs = nn.ModuleList(
             nn.Conv1d(w_in, w_out, kernel_size, stride=s, padding=kernel_size // 2)
@@ -96,8 +110,9 @@ class ConvFrontEnd(nn.Module):
             lengths = conv_output_length(lengths, self.kernel_size, s, self.kernel_size // 2)
         return lengths
 
-    def forward(self, x: Float[Tensor, "batch frames n_mels"],
-                lengths: Int[Tensor, " batch"] | None = None) -> Float[Tensor, "batch frames_out d_model"]:
+    def forward(
+        self, x: Float[Tensor, "batch frames n_mels"], lengths: Int[Tensor, " batch"] | None = None
+    ) -> Float[Tensor, "batch frames_out d_model"]:
         """``(batch, frames, n_mels) -> (batch, output_lengths(frames), d_model)``.
 
         With ``lengths``, every convolution's input is set to zero past the real frames, as the
@@ -127,21 +142,35 @@ class SpeechTransformer(nn.Module):
             that asks whether the whole-utterance view matters).
     """
 
-    def __init__(self, n_mels: int, n_classes: int, d_model: int = 64, num_heads: int = 4, num_layers: int = 2,
-                 d_ff: int = 128, dropout: float = 0.1, strides: tuple[int, ...] = (2, 2), max_len: int = 1024,
-                 window: int | None = None):
+    def __init__(
+        self,
+        n_mels: int,
+        n_classes: int,
+        d_model: int = 64,
+        num_heads: int = 4,
+        num_layers: int = 2,
+        d_ff: int = 128,
+        dropout: float = 0.1,
+        strides: tuple[int, ...] = (2, 2),
+        max_len: int = 1024,
+        window: int | None = None,
+    ):
         super().__init__()
         if window is not None and (not isinstance(window, int) or window < 0):
             raise ValueError(f"window must be None or a non-negative int, got {window!r}")
         self.n_mels, self.window = n_mels, window
         self.front = ConvFrontEnd(n_mels, d_model, strides=strides)
         self.positions = SinusoidalPositions(d_model, max_len=max_len, dropout=dropout)
-        self.layers = nn.ModuleList(encoder_layer(d_model, num_heads, d_ff, dropout) for _ in range(num_layers))
+        self.layers = nn.ModuleList(
+            encoder_layer(d_model, num_heads, d_ff, dropout) for _ in range(num_layers)
+        )
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, n_classes)
 
     def encode(
-        self, x: Float[Tensor, "batch frames n_mels"], lengths: Int[Tensor, " batch"] | None = None,
+        self,
+        x: Float[Tensor, "batch frames n_mels"],
+        lengths: Int[Tensor, " batch"] | None = None,
         need_weights: bool = False,
     ) -> tuple[Float[Tensor, "batch seq d_model"], Int[Tensor, " batch"], list[Tensor]]:
         """The encoder's output ``(batch, seq, d_model)`` (after the final LayerNorm), its lengths
@@ -162,14 +191,16 @@ class SpeechTransformer(nn.Module):
             h = layer(h, mask)
         return self.norm(h), out_lengths, weights
 
-    def forward(self, x: Float[Tensor, "batch frames n_mels"],
-                lengths: Int[Tensor, " batch"] | None = None) -> Float[Tensor, "batch n_classes"]:
+    def forward(
+        self, x: Float[Tensor, "batch frames n_mels"], lengths: Int[Tensor, " batch"] | None = None
+    ) -> Float[Tensor, "batch n_classes"]:
         """One distribution per utterance: the mean of the encoder's outputs over the real positions, then the head."""
         h, out_lengths, _ = self.encode(x, lengths)
         return self.head(masked_mean(h, out_lengths))
 
-    def frame_logits(self, x: Float[Tensor, "batch frames n_mels"], lengths: Int[Tensor, " batch"] | None = None
-                     ) -> tuple[Float[Tensor, "batch seq n_classes"], Int[Tensor, " batch"]]:
+    def frame_logits(
+        self, x: Float[Tensor, "batch frames n_mels"], lengths: Int[Tensor, " batch"] | None = None
+    ) -> tuple[Float[Tensor, "batch seq n_classes"], Int[Tensor, " batch"]]:
         """One distribution per position after the front-end (for CTC), and the lengths ``(batch,)``."""
         h, out_lengths, _ = self.encode(x, lengths)
         return self.head(h), out_lengths
@@ -180,13 +211,22 @@ class SpeechCNN(nn.Module):
     the mean over the real positions and a linear head. Each output position sees a window of
     ``receptive_field`` input frames, not the whole utterance."""
 
-    def __init__(self, n_mels: int, n_classes: int, d_model: int = 64, extra_layers: int = 2, kernel_size: int = 3,
-                 strides: tuple[int, ...] = (2, 2), dropout: float = 0.1):
+    def __init__(
+        self,
+        n_mels: int,
+        n_classes: int,
+        d_model: int = 64,
+        extra_layers: int = 2,
+        kernel_size: int = 3,
+        strides: tuple[int, ...] = (2, 2),
+        dropout: float = 0.1,
+    ):
         super().__init__()
         self.n_mels = n_mels
         self.front = ConvFrontEnd(n_mels, d_model, kernel_size, strides)
-        self.convs = nn.ModuleList(nn.Conv1d(d_model, d_model, kernel_size, padding=kernel_size // 2)
-                                   for _ in range(extra_layers))
+        self.convs = nn.ModuleList(
+            nn.Conv1d(d_model, d_model, kernel_size, padding=kernel_size // 2) for _ in range(extra_layers)
+        )
         self.dropout = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, n_classes)
@@ -201,8 +241,9 @@ class SpeechCNN(nn.Module):
             field += (conv.kernel_size[0] - 1) * jump
         return field
 
-    def forward(self, x: Float[Tensor, "batch frames n_mels"],
-                lengths: Int[Tensor, " batch"] | None = None) -> Float[Tensor, "batch n_classes"]:
+    def forward(
+        self, x: Float[Tensor, "batch frames n_mels"], lengths: Int[Tensor, " batch"] | None = None
+    ) -> Float[Tensor, "batch n_classes"]:
         """``(batch, frames, n_mels) -> (batch, n_classes)``."""
         lengths = _check_features(x, lengths, self.n_mels)
         h = self.front(x, lengths)
@@ -215,7 +256,9 @@ class SpeechCNN(nn.Module):
 
 
 def ctc_greedy_decode(
-    log_probs: Float[Tensor, "*batch seq n_classes"], lengths: Int[Tensor, " batch"] | None = None, blank: int = 0,
+    log_probs: Float[Tensor, "*batch seq n_classes"],
+    lengths: Int[Tensor, " batch"] | None = None,
+    blank: int = 0,
 ) -> list[int] | list[list[int]]:
     """Best-path CTC decoding: the most likely label at every position, consecutive repeats collapsed,
     then the blanks removed (``_ 7 7 _ _ 7 3 3`` -> ``7 7 3``).
@@ -224,8 +267,12 @@ def ctc_greedy_decode(
     optional ``lengths (batch,)`` -> one list per sequence (positions past its length ignored).
     """
     if not isinstance(log_probs, Tensor) or log_probs.ndim not in (2, 3):
-        what = f"shape {tuple(log_probs.shape)}" if isinstance(log_probs, Tensor) else type(log_probs).__name__
-        raise ValueError(f"log_probs must be a tensor (seq, n_classes) or (batch, seq, n_classes), got {what}")
+        what = (
+            f"shape {tuple(log_probs.shape)}" if isinstance(log_probs, Tensor) else type(log_probs).__name__
+        )
+        raise ValueError(
+            f"log_probs must be a tensor (seq, n_classes) or (batch, seq, n_classes), got {what}"
+        )
     if not 0 <= blank < log_probs.shape[-1]:
         raise ValueError(f"blank={blank} is not a label of log_probs with {log_probs.shape[-1]} classes")
     if log_probs.ndim == 3:
@@ -250,7 +297,9 @@ def label_error_rate(hypotheses: list[list[int]], references: list[list[int]]) -
     """Total edit distance over total reference length (the "word error rate" of speech recognition,
     here over digits): 0 is perfect; it can exceed 1 when the hypotheses are long."""
     if len(hypotheses) != len(references):
-        raise ValueError(f"got {len(hypotheses)} hypotheses but {len(references)} references: they must pair up")
+        raise ValueError(
+            f"got {len(hypotheses)} hypotheses but {len(references)} references: they must pair up"
+        )
     total = sum(len(r) for r in references)
     if total == 0:
         raise ValueError("the references are all empty: the error rate is undefined")

@@ -52,8 +52,15 @@ class NextTokenTable(nn.Module):
     softmax gives back exactly the table's probabilities. :meth:`log_prob` scores a whole sequence.
     """
 
-    def __init__(self, table: Mapping[tuple[int, ...], Mapping[int, float]], vocab: int, *, bos_id: int = 1,
-                 eos_id: int = 2, pad_id: int = 0):
+    def __init__(
+        self,
+        table: Mapping[tuple[int, ...], Mapping[int, float]],
+        vocab: int,
+        *,
+        bos_id: int = 1,
+        eos_id: int = 2,
+        pad_id: int = 0,
+    ):
         super().__init__()
         if not isinstance(vocab, int) or vocab < 3:
             raise ValueError(f"vocab must be an int >= 3, got {vocab!r}")
@@ -63,8 +70,10 @@ class NextTokenTable(nn.Module):
             probs = dict(dist)
             bad = [t for t in probs if not 0 <= t < vocab or t in (bos_id, pad_id)]
             if bad or not probs or any(p <= 0 for p in probs.values()) or abs(sum(probs.values()) - 1) > 1e-9:
-                raise ValueError(f"table[{prefix}] must map token ids in [0, {vocab}) other than <bos> and <pad> to "
-                                 f"positive probabilities that add up to 1, got {probs}")
+                raise ValueError(
+                    f"table[{prefix}] must map token ids in [0, {vocab}) other than <bos> and <pad> to "
+                    f"positive probabilities that add up to 1, got {probs}"
+                )
             self.table[tuple(prefix)] = probs
         self.anchor = nn.Parameter(torch.zeros(()))  # a parameter, so that the decoders find a device
 
@@ -82,8 +91,9 @@ class NextTokenTable(nn.Module):
             total += math.log(p)
         return total
 
-    def encode(self, src: Int[Tensor, "batch seq_s"],
-               src_mask: Bool[Tensor, "batch 1 1 seq_s"] | None = None) -> Float[Tensor, "batch seq_s 1"]:
+    def encode(
+        self, src: Int[Tensor, "batch seq_s"], src_mask: Bool[Tensor, "batch 1 1 seq_s"] | None = None
+    ) -> Float[Tensor, "batch seq_s 1"]:
         """A placeholder memory ``(batch, seq_s, 1)``: the table does not read the source."""
         if not isinstance(src, Tensor) or src.ndim != 2:
             raise ValueError(f"src must be a (batch, seq_s) tensor, got {getattr(src, 'shape', type(src))}")
@@ -99,17 +109,24 @@ class NextTokenTable(nn.Module):
             row[token] = math.log(p)
         return row
 
-    def decode(self, tgt: Int[Tensor, "batch seq_t"], memory: Float[Tensor, "batch seq_s 1"],
-               tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
-               cache: TableCache | None = None) -> Float[Tensor, "batch seq_t vocab"]:
+    def decode(
+        self,
+        tgt: Int[Tensor, "batch seq_t"],
+        memory: Float[Tensor, "batch seq_s 1"],
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        cache: TableCache | None = None,
+    ) -> Float[Tensor, "batch seq_t vocab"]:
         """Log-probabilities of the token after every position of ``tgt`` (``<bos>`` first).
 
         With a ``cache``, ``tgt`` holds only the new tokens; the earlier ones are in the cache. The masks
         are accepted for the interface and not needed: position ``i`` only ever reads tokens ``<= i``.
         """
         if not isinstance(tgt, Tensor) or tgt.ndim != 2 or tgt.shape[0] != memory.shape[0]:
-            raise ValueError(f"tgt must be (batch, seq_t) with the memory's batch {memory.shape[0]}, got "
-                             f"{getattr(tgt, 'shape', type(tgt))}")
+            raise ValueError(
+                f"tgt must be (batch, seq_t) with the memory's batch {memory.shape[0]}, got "
+                f"{getattr(tgt, 'shape', type(tgt))}"
+            )
         if cache is not None:
             past = cache[0].get("tokens")
             seen = tgt if past is None else torch.cat([past, tgt], dim=1)

@@ -38,7 +38,12 @@ from tfmcourse.multihead import IMPLS
 
 __all__ = ["ViTConfig", "ViT", "ViTClassifier", "patchify"]
 
-_FROM_HF_ACTIVATION = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "relu": "relu"}
+_FROM_HF_ACTIVATION = {
+    "gelu": "gelu",
+    "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh",
+    "relu": "relu",
+}
 
 
 def _shape(x: Tensor) -> tuple[int, ...]:
@@ -113,8 +118,14 @@ def _layer(config: ViTConfig) -> EncoderLayer:
     module calls the layer's constructor.)
     """
     layer = EncoderLayer(
-        config.d_model, config.num_heads, config.d_ff, dropout=config.dropout, activation=config.activation,
-        norm_first=True, layer_norm_eps=config.layer_norm_eps, impl=config.impl,
+        config.d_model,
+        config.num_heads,
+        config.d_ff,
+        dropout=config.dropout,
+        activation=config.activation,
+        norm_first=True,
+        layer_norm_eps=config.layer_norm_eps,
+        impl=config.impl,
     )
     layer.ff.dropout = nn.Dropout(0.0)
     return layer
@@ -139,22 +150,32 @@ def _hf_name(sd: dict[str, Tensor], i: int, what: str) -> str:
     for pattern in _HF_LAYER_NAMES[what]:
         if pattern.format(i=i) + ".weight" in sd:
             return pattern.format(i=i)
-    raise ValueError(f"the Hugging Face ViT has no weight for {what!r} of layer {i} "
-                     f"(looked for {[p.format(i=i) for p in _HF_LAYER_NAMES[what]]})")
+    raise ValueError(
+        f"the Hugging Face ViT has no weight for {what!r} of layer {i} "
+        f"(looked for {[p.format(i=i) for p in _HF_LAYER_NAMES[what]]})"
+    )
 
 
 def _check_pixels(pixels: object, channels: int, image_size: int | None = None) -> None:
     if not isinstance(pixels, Tensor) or pixels.ndim != 4 or not pixels.is_floating_point():
-        what = f"dtype {pixels.dtype}, shape {_shape(pixels)}" if isinstance(pixels, Tensor) else type(pixels).__name__
+        what = (
+            f"dtype {pixels.dtype}, shape {_shape(pixels)}"
+            if isinstance(pixels, Tensor)
+            else type(pixels).__name__
+        )
         raise ValueError(f"pixels must be a float (batch, channels, height, width) tensor, got {what}")
     if pixels.shape[1] != channels:
-        raise ValueError(f"pixels has shape {_shape(pixels)}: expected {channels} channel(s) on axis 1 "
-                         f"(batch, channels, height, width)")
+        raise ValueError(
+            f"pixels has shape {_shape(pixels)}: expected {channels} channel(s) on axis 1 "
+            f"(batch, channels, height, width)"
+        )
     if image_size is not None and tuple(pixels.shape[2:]) != (image_size, image_size):
         raise ValueError(f"pixels has shape {_shape(pixels)}: expected images of {image_size}x{image_size}")
 
 
-def patchify(pixels: Float[Tensor, "batch channels height width"], patch_size: int) -> Float[Tensor, "batch patches patch_dim"]:
+def patchify(
+    pixels: Float[Tensor, "batch channels height width"], patch_size: int
+) -> Float[Tensor, "batch patches patch_dim"]:
     """Cut images into non-overlapping ``patch_size x patch_size`` patches, each flattened.
 
     ``(batch, c, H, W) -> (batch, (H/p) * (W/p), p * p * c)``; patches in reading order (row by row),
@@ -163,9 +184,13 @@ def patchify(pixels: Float[Tensor, "batch channels height width"], patch_size: i
     if not isinstance(patch_size, int) or isinstance(patch_size, bool) or patch_size <= 0:
         raise ValueError(f"patch_size must be a positive int, got {patch_size!r}")
     if not isinstance(pixels, Tensor) or pixels.ndim != 4:
-        raise ValueError(f"pixels must be (batch, channels, height, width), got {getattr(pixels, 'shape', type(pixels).__name__)}")
+        raise ValueError(
+            f"pixels must be (batch, channels, height, width), got {getattr(pixels, 'shape', type(pixels).__name__)}"
+        )
     if pixels.shape[2] % patch_size or pixels.shape[3] % patch_size:
-        raise ValueError(f"pixels has shape {_shape(pixels)}: patch_size={patch_size} must divide height and width")
+        raise ValueError(
+            f"pixels has shape {_shape(pixels)}: patch_size={patch_size} must divide height and width"
+        )
     return rearrange(pixels, "b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=patch_size, p2=patch_size)
 
 
@@ -210,7 +235,9 @@ class ViT(nn.Module):
         """Number of trainable numbers."""
         return sum(p.numel() for p in self.parameters())
 
-    def embed(self, pixels: Float[Tensor, "batch channels height width"]) -> Float[Tensor, "batch tokens d_model"]:
+    def embed(
+        self, pixels: Float[Tensor, "batch channels height width"]
+    ) -> Float[Tensor, "batch tokens d_model"]:
         """Patches -> vectors, ``[CLS]`` in front, positions added: ``(batch, 1 + num_patches, d_model)``."""
         c = self.config
         _check_pixels(pixels, c.channels, c.image_size)
@@ -241,45 +268,68 @@ class ViT(nn.Module):
         return (x, weights) if need_weights else x
 
     @classmethod
-    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> "ViT":
+    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> ViT:
         """A :class:`ViT` with the weights of ``hf``, a ``transformers.ViTModel`` (or a model holding one
         as ``hf.vit``, like ``ViTForImageClassification``). Same dtype, device and mode; the output
         equals ``hf(pixel_values).last_hidden_state``. Square images and patches only."""
         vit = getattr(hf, "vit", hf)
         hc = getattr(vit, "config", None)
         if type(vit).__name__ != "ViTModel" or hc is None:
-            raise ValueError(f"hf must be a transformers.ViTModel (or hold one as .vit), got {type(hf).__name__}")
+            raise ValueError(
+                f"hf must be a transformers.ViTModel (or hold one as .vit), got {type(hf).__name__}"
+            )
         if hc.hidden_act not in _FROM_HF_ACTIVATION:
-            raise ValueError(f"unsupported hidden_act {hc.hidden_act!r}; supported: {tuple(_FROM_HF_ACTIVATION)}")
+            raise ValueError(
+                f"unsupported hidden_act {hc.hidden_act!r}; supported: {tuple(_FROM_HF_ACTIVATION)}"
+            )
         if not hc.qkv_bias:
             raise ValueError("only ViTs with qkv_bias=True can be copied")
         if hc.hidden_dropout_prob != hc.attention_probs_dropout_prob:
-            raise ValueError(f"ViT needs one dropout value, got hidden_dropout_prob={hc.hidden_dropout_prob}, "
-                             f"attention_probs_dropout_prob={hc.attention_probs_dropout_prob}")
+            raise ValueError(
+                f"ViT needs one dropout value, got hidden_dropout_prob={hc.hidden_dropout_prob}, "
+                f"attention_probs_dropout_prob={hc.attention_probs_dropout_prob}"
+            )
         size, patch = hc.image_size, hc.patch_size
         if not isinstance(size, int) or not isinstance(patch, int):
-            raise ValueError(f"only square images and patches can be copied, got image_size={size}, patch_size={patch}")
+            raise ValueError(
+                f"only square images and patches can be copied, got image_size={size}, patch_size={patch}"
+            )
         config = ViTConfig(
-            image_size=size, patch_size=patch, channels=hc.num_channels, d_model=hc.hidden_size,
-            num_layers=hc.num_hidden_layers, num_heads=hc.num_attention_heads, d_ff=hc.intermediate_size,
-            dropout=float(hc.hidden_dropout_prob), layer_norm_eps=hc.layer_norm_eps,
-            activation=_FROM_HF_ACTIVATION[hc.hidden_act], impl=impl,
+            image_size=size,
+            patch_size=patch,
+            channels=hc.num_channels,
+            d_model=hc.hidden_size,
+            num_layers=hc.num_hidden_layers,
+            num_heads=hc.num_attention_heads,
+            d_ff=hc.intermediate_size,
+            dropout=float(hc.hidden_dropout_prob),
+            layer_norm_eps=hc.layer_norm_eps,
+            activation=_FROM_HF_ACTIVATION[hc.hidden_act],
+            impl=impl,
         )
         w = vit.embeddings.cls_token
         ours = cls(config).to(device=w.device, dtype=w.dtype)
         sd = vit.state_dict()
         with torch.no_grad():
             # Conv2d weight (d_model, c, p1, p2) -> linear weight (d_model, p1 * p2 * c), patchify's order.
-            ours.patch_embed.weight.copy_(rearrange(sd["embeddings.patch_embeddings.projection.weight"],
-                                                    "d c p1 p2 -> d (p1 p2 c)"))
+            ours.patch_embed.weight.copy_(
+                rearrange(sd["embeddings.patch_embeddings.projection.weight"], "d c p1 p2 -> d (p1 p2 c)")
+            )
             ours.patch_embed.bias.copy_(sd["embeddings.patch_embeddings.projection.bias"])
             ours.cls_token.copy_(sd["embeddings.cls_token"].reshape(-1))
             ours.pos_embed.copy_(sd["embeddings.position_embeddings"][0])
             for i, layer in enumerate(ours.layers):
                 a = layer.self_attn
-                for module, names in ((a.q_proj, "q"), (a.k_proj, "k"), (a.v_proj, "v"), (a.out_proj, "o"),
-                                      (layer.norm1, "norm1"), (layer.ff.linear1, "fc1"),
-                                      (layer.ff.linear2, "fc2"), (layer.norm2, "norm2")):
+                for module, names in (
+                    (a.q_proj, "q"),
+                    (a.k_proj, "k"),
+                    (a.v_proj, "v"),
+                    (a.out_proj, "o"),
+                    (layer.norm1, "norm1"),
+                    (layer.ff.linear1, "fc1"),
+                    (layer.ff.linear2, "fc2"),
+                    (layer.norm2, "norm2"),
+                ):
                     name = _hf_name(sd, i, names)
                     module.weight.copy_(sd[name + ".weight"])
                     module.bias.copy_(sd[name + ".bias"])
@@ -316,7 +366,7 @@ class ViTClassifier(nn.Module):
         return self.head(self.vit(pixels)[:, 0])
 
     @classmethod
-    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> "ViTClassifier":
+    def from_hf(cls, hf: nn.Module, impl: str = "naive") -> ViTClassifier:
         """A copy of a ``transformers.ViTForImageClassification``; the logits equal ``hf(pixels).logits``."""
         if type(hf).__name__ != "ViTForImageClassification":
             raise ValueError(f"hf must be a transformers.ViTForImageClassification, got {type(hf).__name__}")
