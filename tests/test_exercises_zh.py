@@ -214,8 +214,6 @@ MUTANT_LISTS = {
     "ch00": {},
     "ch02": {},  # mutants parametrized in tests/test_exercises_ch02.py (test_ch02_mutants_fail_in_chinese)
     "ch08": {"FLOPS_MUTANTS": "flops_per_token", "MFU_MUTANTS": "mfu"},
-
-
     "ch09": {  # STEP_MUTANTS holds names, not functions: its mutants are checked by test_exercises_ch09.py
         "ATTENTION_MUTANTS": "causal_self_attention",
         "TOPK_MUTANTS": "top_k_logits",

@@ -43,8 +43,6 @@ MUST_BE_TRANSLATED = {
     "00_how_to_use",
     "02_attention",
     "08_gpu",
-
-
     "09_gpt",
     "11_bert",
     "12_vit",
