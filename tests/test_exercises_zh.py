@@ -213,11 +213,13 @@ def test_common_messages_come_out_in_chinese():
 MUTANT_LISTS = {
     "ch00": {},
     "ch02": {},  # mutants parametrized in tests/test_exercises_ch02.py (test_ch02_mutants_fail_in_chinese)
+    "ch01": {"RNN_MUTANTS": "rnn_step", "PATH_MUTANTS": "path_length"},
     "ch08": {"FLOPS_MUTANTS": "flops_per_token", "MFU_MUTANTS": "mfu"},
     "ch09": {  # STEP_MUTANTS holds names, not functions: its mutants are checked by test_exercises_ch09.py
         "ATTENTION_MUTANTS": "causal_self_attention",
         "TOPK_MUTANTS": "top_k_logits",
     },
+    "ch13": {"LOSS_MUTANTS": "clip_loss", "ZS_MUTANTS": "zero_shot_classify", "EOT_MUTANTS": "eot_pool"},
     "ch11": {
         "ATTENTION_MUTANTS": "masked_self_attention",
         "MASKING_MUTANTS": "bert_masking",
