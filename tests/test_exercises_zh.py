@@ -175,6 +175,11 @@ def test_common_messages_come_out_in_chinese():
 MUTANT_LISTS = {
     "ch00": {},
     "ch02": {},  # its mutants are parametrized in tests/test_exercises_ch02.py: test_ch02_mutants_fail_in_chinese  # its mutants are parametrized in tests/test_exercises_ch00.py: test_ch00_mutants_fail_in_chinese
+    # ch05's LAYER_MUTANTS are left out: the crash message of `_forgets_index` repeats the EncoderLayer's
+    # nested repr, which the common "` raised ..." template cannot match (its placeholders allow one level of
+    # parentheses), so it stays English; see the ch05 translator's report.
+    "ch05": {"FF_MUTANTS": "feed_forward", "LN_MUTANTS": "layer_norm"},
+    "ch06": {},  # its mutants are parametrized in tests/test_exercises_ch06.py (checked in Chinese by hand)
     "ch11": {"ATTENTION_MUTANTS": "masked_self_attention", "MASKING_MUTANTS": "bert_masking",
              "CLS_MUTANTS": "cls_classifier"},
     "ch12": {"PATCHIFY_MUTANTS": "patchify", "CLS_MUTANTS": "cls_and_positions", "FORWARD_MUTANTS": "vit_forward"},
