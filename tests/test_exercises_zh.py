@@ -214,6 +214,11 @@ MUTANT_LISTS = {
     "ch00": {},
     "ch02": {},  # mutants parametrized in tests/test_exercises_ch02.py (test_ch02_mutants_fail_in_chinese)
     "ch01": {"RNN_MUTANTS": "rnn_step", "PATH_MUTANTS": "path_length"},
+    # ch05's LAYER_MUTANTS are left out: the crash message of `_forgets_index` repeats the EncoderLayer's
+    # nested repr, which the common "` raised ..." template cannot match (its placeholders allow one level of
+    # parentheses), so it stays English; see the ch05 translator's report.
+    "ch05": {"FF_MUTANTS": "feed_forward", "LN_MUTANTS": "layer_norm"},
+    "ch06": {},  # its mutants are parametrized in tests/test_exercises_ch06.py (checked in Chinese by hand)
     "ch08": {"FLOPS_MUTANTS": "flops_per_token", "MFU_MUTANTS": "mfu"},
     "ch09": {  # STEP_MUTANTS holds names, not functions: its mutants are checked by test_exercises_ch09.py
         "ATTENTION_MUTANTS": "causal_self_attention",

@@ -42,6 +42,8 @@ MUST_BE_TRANSLATED = {
     "bibliography",
     "00_how_to_use",
     "02_attention",
+    "05_encoder",
+    "06_decoder",
     "08_gpu",
     "09_gpt",
     "11_bert",
