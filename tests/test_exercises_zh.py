@@ -175,6 +175,9 @@ def test_common_messages_come_out_in_chinese():
 MUTANT_LISTS = {
     "ch00": {},
     "ch02": {},  # its mutants are parametrized in tests/test_exercises_ch02.py: test_ch02_mutants_fail_in_chinese  # its mutants are parametrized in tests/test_exercises_ch00.py: test_ch00_mutants_fail_in_chinese
+    "ch03": {"SPLIT_MUTANTS": "split_heads", "MERGE_MUTANTS": "merge_heads",
+             "MHA_MUTANTS": "multi_head_attention"},
+    "ch04": {},  # its mutants are inline pytest.mark.parametrize lists in tests/test_exercises_ch04.py
     "ch11": {"ATTENTION_MUTANTS": "masked_self_attention", "MASKING_MUTANTS": "bert_masking",
              "CLS_MUTANTS": "cls_classifier"},
     "ch12": {"PATCHIFY_MUTANTS": "patchify", "CLS_MUTANTS": "cls_and_positions", "FORWARD_MUTANTS": "vit_forward"},
