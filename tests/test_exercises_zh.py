@@ -214,6 +214,12 @@ MUTANT_LISTS = {
     "ch00": {},
     "ch02": {},  # mutants parametrized in tests/test_exercises_ch02.py (test_ch02_mutants_fail_in_chinese)
     "ch01": {"RNN_MUTANTS": "rnn_step", "PATH_MUTANTS": "path_length"},
+    "ch03": {
+        "SPLIT_MUTANTS": "split_heads",
+        "MERGE_MUTANTS": "merge_heads",
+        "MHA_MUTANTS": "multi_head_attention",
+    },
+    "ch04": {},  # its mutants are inline pytest.mark.parametrize lists in tests/test_exercises_ch04.py
     # ch05's LAYER_MUTANTS are left out: the crash message of `_forgets_index` repeats the EncoderLayer's
     # nested repr, which the common "` raised ..." template cannot match (its placeholders allow one level of
     # parentheses), so it stays English; see the ch05 translator's report.

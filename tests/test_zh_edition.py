@@ -42,6 +42,8 @@ MUST_BE_TRANSLATED = {
     "bibliography",
     "00_how_to_use",
     "02_attention",
+    "03_multihead",
+    "04_position",
     "05_encoder",
     "06_decoder",
     "08_gpu",
