@@ -344,3 +344,12 @@ def test_ch02_mutants_fail_in_chinese(checker, mutant, monkeypatch):
         message = str(caught)
         ours = message.split("抛出了")[0]
         assert CJK.search(message) and not english_left(ours), message
+
+
+def test_a_checker_can_still_read_the_english_of_a_translated_error(monkeypatch):
+    """ch04's apply_rope tells a refusal ("Write it yourself ...") from other errors by its English text;
+    in Chinese the message is translated, so the checker reads ``ExerciseError.english``."""
+    monkeypatch.setenv(i18n.LANG_VARIABLE, "zh")
+    error = ExerciseError("Write it yourself, without torch.softmax: you handed in torch.softmax itself.")
+    assert "请自己写" in str(error)
+    assert error.english.startswith("Write it yourself")

@@ -40,6 +40,8 @@ class ExerciseError(AssertionError):
     with ``TFMCOURSE_LANG=zh``, where the checker module is translated: see :mod:`.i18n`)."""
 
     def __init__(self, *args: Any) -> None:
+        #: the message as the checker wrote it, in English whatever the language (for checkers that test it)
+        self.english = " ".join(str(a) for a in args)
         super().__init__(*(translate(a) if isinstance(a, str) else a for a in args))
 
 
