@@ -220,10 +220,11 @@ MUTANT_LISTS = {
         "MHA_MUTANTS": "multi_head_attention",
     },
     "ch04": {},  # its mutants are inline pytest.mark.parametrize lists in tests/test_exercises_ch04.py
-    # ch05's LAYER_MUTANTS are left out: the crash message of `_forgets_index` repeats the EncoderLayer's
-    # nested repr, which the common "` raised ..." template cannot match (its placeholders allow one level of
-    # parentheses), so it stays English; see the ch05 translator's report.
-    "ch05": {"FF_MUTANTS": "feed_forward", "LN_MUTANTS": "layer_norm"},
+    "ch05": {
+        "FF_MUTANTS": "feed_forward",
+        "LN_MUTANTS": "layer_norm",
+        "LAYER_MUTANTS": "pre_norm_encoder_layer",
+    },
     "ch06": {},  # its mutants are parametrized in tests/test_exercises_ch06.py (checked in Chinese by hand)
     "ch08": {"FLOPS_MUTANTS": "flops_per_token", "MFU_MUTANTS": "mfu"},
     "ch09": {  # STEP_MUTANTS holds names, not functions: its mutants are checked by test_exercises_ch09.py

@@ -38,6 +38,18 @@ _SPACE_AFTER_CJK_PUNCTUATION = re.compile(r"([。，：；！？）])[ ]+")
 _ASCII_STOP_AFTER_CJK = re.compile(r"(?<=[\u4e00-\u9fff。，：；！？）”])([.:]) ")
 
 
+def _balanced(depth: int) -> str:
+    """A regex for one character or one parenthesised group, nested up to ``depth`` levels (a module's
+    repr, ``EncoderLayer((self_attn): MultiHeadAttention((q_proj): Linear(...)) ...)``, nests a few)."""
+    one = "[^()]"
+    for _ in range(depth):
+        one = f"(?:[^()]|\\((?:{one})*\\))"
+    return one
+
+
+_BALANCED = _balanced(6)
+
+
 def language() -> str:
     """``"zh"`` when ``TFMCOURSE_LANG`` says Chinese (``zh``, ``zh_CN``, ``zh-Hans`` ...), else ``"en"``."""
     value = os.environ.get(LANG_VARIABLE, "en").strip().lower()
@@ -65,7 +77,7 @@ def compile_template(english: str, chinese: str) -> tuple[re.Pattern[str], Calla
     for i, part in enumerate(parts):
         if i % 2:
             # any text, with parentheses balanced: {v} in "v {v})" takes all of "(2, 5, 6)", not "(2, 5, 6"
-            regex += f"(?P<{part}>(?:[^()]|\\([^()]*\\))+?)"
+            regex += f"(?P<{part}>{_BALANCED}+?)"
         else:
             regex += re.escape(part)
     if english.endswith(".") and len(parts) > 1:
