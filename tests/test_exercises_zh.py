@@ -226,12 +226,18 @@ MUTANT_LISTS = {
         "LAYER_MUTANTS": "pre_norm_encoder_layer",
     },
     "ch06": {},  # its mutants are parametrized in tests/test_exercises_ch06.py (checked in Chinese by hand)
+    "ch07": {},  # its mutants are parametrized in tests/test_exercises_ch07.py
     "ch08": {"FLOPS_MUTANTS": "flops_per_token", "MFU_MUTANTS": "mfu"},
     "ch09": {  # STEP_MUTANTS holds names, not functions: its mutants are checked by test_exercises_ch09.py
         "ATTENTION_MUTANTS": "causal_self_attention",
         "TOPK_MUTANTS": "top_k_logits",
     },
     "ch13": {"LOSS_MUTANTS": "clip_loss", "ZS_MUTANTS": "zero_shot_classify", "EOT_MUTANTS": "eot_pool"},
+    "ch10": {
+        "BLOCK_MUTANTS": "hf_block_weights",
+        "BPE_MUTANTS": "bpe_merge_step",
+        "GEN_MUTANTS": "greedy_generate",
+    },
     "ch11": {
         "ATTENTION_MUTANTS": "masked_self_attention",
         "MASKING_MUTANTS": "bert_masking",

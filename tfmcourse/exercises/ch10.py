@@ -89,8 +89,8 @@ HF_BLOCK_KEYS = (
 )
 
 HINT_BLOCK_TRANSPOSE = (
-    "{key} is transposed: GPT-2's Conv1D stores its weight as (in, out) and computes x @ W + b, the "
-    "transpose of nn.Linear's (out, in) weight. Use linear.weight.T."
+    "The weight {key} is transposed: GPT-2's Conv1D stores its weight as (in, out) and computes x @ W + b, "
+    "the transpose of nn.Linear's (out, in) weight. Use linear.weight.T."
 )
 HINT_BLOCK_QKV_ORDER = (
     "attn.c_attn packs the three projections side by side in the order [q | k | v] (columns 0..d-1 are "
