@@ -1,37 +1,18 @@
-"""Recurrent baselines and the small self-attention model they are compared with (chapter 1).
-
-Three sequence classifiers with one interface, so that an experiment can swap them freely::
-
-    model = RNNModel(vocab_size, d_model, num_classes)        # or LSTMModel / AttentionModel(..., max_len=...)
-    logits = model(tokens)                                    # (batch, seq) long -> (batch, num_classes)
-
-Each reads the whole sequence and predicts from its *last* position. ``model.embed(tokens)`` gives the
-input vectors ``(batch, seq, d_model)`` and ``model.from_embeddings(x)`` the logits from them, so an
-experiment can ask how much the loss depends on the input at each step (``x.grad``).
-
-The recurrent step written out by hand, :func:`rnn_step`, and the layer that loops it through time,
-:class:`LoopRNN`, show what ``torch.nn.RNN`` does inside: one step after another, each waiting for the last.
-"""
+"""The pieces of chapter 1 written out by hand: the recurrent step :func:`rnn_step`, the loop through time
+(:func:`rnn_forward`, :class:`LoopRNN`, what ``torch.nn.RNN`` does inside) and the one-head
+:class:`SelfAttention` the recurrent models are compared with."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 
 import torch
-from jaxtyping import Float, Int
+from jaxtyping import Float
 from torch import Tensor, nn
 
 from tfmcourse.attention import scaled_dot_product_attention
 
-__all__ = [
-    "rnn_step",
-    "rnn_forward",
-    "LoopRNN",
-    "SelfAttention",
-    "RNNModel",
-    "LSTMModel",
-    "AttentionModel",
-]
+__all__ = ["rnn_step", "rnn_forward", "LoopRNN", "SelfAttention"]
 
 
 def _shape(x: Tensor) -> tuple[int, ...]:
@@ -95,11 +76,13 @@ def rnn_step(
         )
     if _shape(W_hh) != (d_hidden, d_hidden):
         raise ValueError(
-            f"W_hh has shape {_shape(W_hh)} but W_xh has shape {_shape(W_xh)}: W_hh must be ({d_hidden}, {d_hidden})"
+            f"W_hh has shape {_shape(W_hh)} but W_xh has shape {_shape(W_xh)}: "
+            f"W_hh must be ({d_hidden}, {d_hidden})"
         )
     if _shape(h_prev) != (x_t.shape[0], d_hidden):
         raise ValueError(
-            f"h_prev has shape {_shape(h_prev)} but x_t has shape {_shape(x_t)}: h_prev must be ({x_t.shape[0]}, {d_hidden})"
+            f"h_prev has shape {_shape(h_prev)} but x_t has shape {_shape(x_t)}: "
+            f"h_prev must be ({x_t.shape[0]}, {d_hidden})"
         )
     if _shape(b) != (d_hidden,):
         raise ValueError(
@@ -209,116 +192,3 @@ class SelfAttention(nn.Module):
         out, weights = scaled_dot_product_attention(self.q(x), self.k(x), self.v(x))
         out = self.out(out)
         return (out, weights) if need_weights else out
-
-
-# --------------------------------------------------------------------------------------------------
-# Three sequence classifiers with one interface
-
-
-class _SequenceClassifier(nn.Module):
-    """Shared parts: the token embedding, the input check and the linear read-out."""
-
-    max_len: int | None = None
-
-    def __init__(self, vocab_size: int, d_model: int, num_classes: int):
-        super().__init__()
-        self.vocab_size = _positive_int("vocab_size", vocab_size)
-        self.d_model = _positive_int("d_model", d_model)
-        self.num_classes = _positive_int("num_classes", num_classes)
-        self.tokens = nn.Embedding(vocab_size, d_model)
-        self.head = nn.Linear(d_model, num_classes)
-
-    def _check(self, tokens: Tensor) -> None:
-        if not isinstance(tokens, Tensor):
-            raise ValueError(
-                f"tokens must be a torch.Tensor of shape (batch, seq), got {type(tokens).__name__}"
-            )
-        if tokens.ndim != 2 or tokens.shape[1] == 0:
-            raise ValueError(f"tokens must have shape (batch, seq) with seq >= 1, got shape {_shape(tokens)}")
-        if tokens.dtype != torch.long:
-            raise ValueError(
-                f"tokens must be integer ids (torch.long), got dtype {tokens.dtype} with shape {_shape(tokens)}"
-            )
-        if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
-            raise ValueError(
-                f"tokens must lie in [0, vocab_size={self.vocab_size}), got values in "
-                f"[{int(tokens.min())}, {int(tokens.max())}] (shape {_shape(tokens)})"
-            )
-        if self.max_len is not None and tokens.shape[1] > self.max_len:
-            raise ValueError(f"tokens has shape {_shape(tokens)} but this model has max_len={self.max_len}")
-
-    def embed(self, tokens: Int[Tensor, "batch seq"]) -> Float[Tensor, "batch seq d_model"]:
-        """The input vectors ``(batch, seq, d_model)`` the sequence layer reads."""
-        self._check(tokens)
-        return self.tokens(tokens)
-
-    def from_embeddings(self, x: Float[Tensor, "batch seq d_model"]) -> Float[Tensor, "batch num_classes"]:
-        """Logits ``(batch, num_classes)`` predicted at the last position from input vectors ``x``."""
-        raise NotImplementedError
-
-    def forward(self, tokens: Int[Tensor, "batch seq"]) -> Float[Tensor, "batch num_classes"]:
-        """``tokens (batch, seq)`` long -> logits ``(batch, num_classes)`` read at the last position."""
-        return self.from_embeddings(self.embed(tokens))
-
-
-class RNNModel(_SequenceClassifier):
-    """Embedding -> one-layer tanh RNN (``torch.nn.RNN``, Elman 1990) -> linear read-out of the last state.
-
-    ``RNNModel(vocab_size, d_model, num_classes, seed=None)``; ``forward(tokens (batch, seq)) ->
-    (batch, num_classes)``.
-    """
-
-    def __init__(self, vocab_size: int, d_model: int, num_classes: int, seed: int | None = None):
-        with _seeded(seed):
-            super().__init__(vocab_size, d_model, num_classes)
-            self.rnn = nn.RNN(d_model, d_model, batch_first=True)
-
-    def from_embeddings(self, x: Float[Tensor, "batch seq d_model"]) -> Float[Tensor, "batch num_classes"]:
-        states, _ = self.rnn(x)
-        return self.head(states[:, -1])
-
-
-class LSTMModel(_SequenceClassifier):
-    """Embedding -> one-layer LSTM (``torch.nn.LSTM``, Hochreiter & Schmidhuber 1997) -> linear read-out.
-
-    ``LSTMModel(vocab_size, d_model, num_classes, seed=None)``; ``forward(tokens (batch, seq)) ->
-    (batch, num_classes)``. We keep torch's initialisation: every weight and both biases (``bias_ih``,
-    ``bias_hh``) uniform in ``[-1/sqrt(d_model), 1/sqrt(d_model)]``, the forget gate's included, so the
-    forget gate starts near sigmoid(0) = 0.5 (chapter 1 measures it).
-    """
-
-    def __init__(self, vocab_size: int, d_model: int, num_classes: int, seed: int | None = None):
-        with _seeded(seed):
-            super().__init__(vocab_size, d_model, num_classes)
-            self.lstm = nn.LSTM(d_model, d_model, batch_first=True)
-
-    def from_embeddings(self, x: Float[Tensor, "batch seq d_model"]) -> Float[Tensor, "batch num_classes"]:
-        states, _ = self.lstm(x)
-        return self.head(states[:, -1])
-
-
-class AttentionModel(_SequenceClassifier):
-    """Embedding + learned position embedding -> one self-attention layer (residual) -> linear read-out.
-
-    ``AttentionModel(vocab_size, d_model, num_classes, max_len, seed=None)``; ``forward(tokens (batch,
-    seq)) -> (batch, num_classes)`` with ``seq <= max_len``. The last position's output is read out; it
-    has looked at every position directly, whatever the distance.
-    """
-
-    def __init__(
-        self, vocab_size: int, d_model: int, num_classes: int, max_len: int, seed: int | None = None
-    ):
-        with _seeded(seed):
-            super().__init__(vocab_size, d_model, num_classes)
-            self.max_len = _positive_int("max_len", max_len)
-            self.positions = nn.Embedding(max_len, d_model)
-            self.attn = SelfAttention(d_model)
-
-    def embed(self, tokens: Int[Tensor, "batch seq"]) -> Float[Tensor, "batch seq d_model"]:
-        """Token embedding plus the learned embedding of each position, ``(batch, seq, d_model)``."""
-        self._check(tokens)
-        return self.tokens(tokens) + self.positions(torch.arange(tokens.shape[1], device=tokens.device))
-
-    def from_embeddings(self, x: Float[Tensor, "batch seq d_model"]) -> Float[Tensor, "batch num_classes"]:
-        h = x + self.attn(x)
-        return self.head(h[:, -1])
