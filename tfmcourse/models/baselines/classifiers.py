@@ -8,6 +8,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
+from tfmcourse.checks import entry_point
 from tfmcourse.models.baselines.layers import SelfAttention, _positive_int, _seeded, _shape
 
 __all__ = ["RNNModel", "LSTMModel", "AttentionModel"]
@@ -16,8 +17,26 @@ __all__ = ["RNNModel", "LSTMModel", "AttentionModel"]
 # Three sequence classifiers with one interface
 
 
+def _check_tokens(model: nn.Module, tokens: object) -> None:
+    if not isinstance(tokens, Tensor):
+        raise ValueError(f"tokens must be a torch.Tensor of shape (batch, seq), got {type(tokens).__name__}")
+    if tokens.ndim != 2 or tokens.shape[1] == 0:
+        raise ValueError(f"tokens must have shape (batch, seq) with seq >= 1, got shape {_shape(tokens)}")
+    if tokens.dtype != torch.long:
+        raise ValueError(
+            f"tokens must be integer ids (torch.long), got dtype {tokens.dtype} with shape {_shape(tokens)}"
+        )
+    if tokens.numel() and (tokens.min() < 0 or tokens.max() >= model.vocab_size):
+        raise ValueError(
+            f"tokens must lie in [0, vocab_size={model.vocab_size}), got values in "
+            f"[{int(tokens.min())}, {int(tokens.max())}] (shape {_shape(tokens)})"
+        )
+    if model.max_len is not None and tokens.shape[1] > model.max_len:
+        raise ValueError(f"tokens has shape {_shape(tokens)} but this model has max_len={model.max_len}")
+
+
 class _SequenceClassifier(nn.Module):
-    """Shared parts: the token embedding, the input check and the linear read-out."""
+    """Shared parts: the token embedding and the linear read-out (the input check: :func:`_check_tokens`)."""
 
     max_len: int | None = None
 
@@ -29,35 +48,16 @@ class _SequenceClassifier(nn.Module):
         self.tokens = nn.Embedding(vocab_size, d_model)
         self.head = nn.Linear(d_model, num_classes)
 
-    def _check(self, tokens: Tensor) -> None:
-        if not isinstance(tokens, Tensor):
-            raise ValueError(
-                f"tokens must be a torch.Tensor of shape (batch, seq), got {type(tokens).__name__}"
-            )
-        if tokens.ndim != 2 or tokens.shape[1] == 0:
-            raise ValueError(f"tokens must have shape (batch, seq) with seq >= 1, got shape {_shape(tokens)}")
-        if tokens.dtype != torch.long:
-            raise ValueError(
-                f"tokens must be integer ids (torch.long), got dtype {tokens.dtype} "
-                f"with shape {_shape(tokens)}"
-            )
-        if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
-            raise ValueError(
-                f"tokens must lie in [0, vocab_size={self.vocab_size}), got values in "
-                f"[{int(tokens.min())}, {int(tokens.max())}] (shape {_shape(tokens)})"
-            )
-        if self.max_len is not None and tokens.shape[1] > self.max_len:
-            raise ValueError(f"tokens has shape {_shape(tokens)} but this model has max_len={self.max_len}")
-
+    @entry_point(_check_tokens)
     def embed(self, tokens: Int[Tensor, "batch seq"]) -> Float[Tensor, "batch seq d_model"]:
         """The input vectors ``(batch, seq, d_model)`` the sequence layer reads."""
-        self._check(tokens)
         return self.tokens(tokens)
 
     def from_embeddings(self, x: Float[Tensor, "batch seq d_model"]) -> Float[Tensor, "batch num_classes"]:
         """Logits ``(batch, num_classes)`` predicted at the last position from input vectors ``x``."""
         raise NotImplementedError
 
+    @entry_point(_check_tokens)
     def forward(self, tokens: Int[Tensor, "batch seq"]) -> Float[Tensor, "batch num_classes"]:
         """``tokens (batch, seq)`` long -> logits ``(batch, num_classes)`` read at the last position."""
         return self.from_embeddings(self.embed(tokens))
@@ -116,9 +116,9 @@ class AttentionModel(_SequenceClassifier):
             self.positions = nn.Embedding(max_len, d_model)
             self.attn = SelfAttention(d_model)
 
+    @entry_point(_check_tokens)
     def embed(self, tokens: Int[Tensor, "batch seq"]) -> Float[Tensor, "batch seq d_model"]:
         """Token embedding plus the learned embedding of each position, ``(batch, seq, d_model)``."""
-        self._check(tokens)
         return self.tokens(tokens) + self.positions(torch.arange(tokens.shape[1], device=tokens.device))
 
     def from_embeddings(self, x: Float[Tensor, "batch seq d_model"]) -> Float[Tensor, "batch num_classes"]:

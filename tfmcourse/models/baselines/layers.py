@@ -11,11 +11,12 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from tfmcourse.attention import scaled_dot_product_attention
+from tfmcourse.checks import entry_point
 
 __all__ = ["rnn_step", "rnn_forward", "LoopRNN", "SelfAttention"]
 
 
-def _shape(x: Tensor) -> tuple[int, ...]:
+def _shape(x: object) -> tuple[int, ...]:
     return tuple(x.shape)
 
 
@@ -40,25 +41,7 @@ def _seeded(seed: int | None):
 # The recurrent step, by hand
 
 
-def rnn_step(
-    x_t: Float[Tensor, "batch d_in"],
-    h_prev: Float[Tensor, "batch d_hidden"],
-    W_xh: Float[Tensor, "d_in d_hidden"],
-    W_hh: Float[Tensor, "d_hidden d_hidden"],
-    b: Float[Tensor, " d_hidden"],
-) -> Float[Tensor, "batch d_hidden"]:
-    """One step of an Elman RNN: ``h_t = tanh(x_t @ W_xh + h_prev @ W_hh + b)``.
-
-    Args:
-        x_t: the input at step t, ``(batch, d_in)``.
-        h_prev: the hidden state after step t-1, ``(batch, d_hidden)``.
-        W_xh: input-to-hidden weights, ``(d_in, d_hidden)``.
-        W_hh: hidden-to-hidden weights, ``(d_hidden, d_hidden)``.
-        b: bias, ``(d_hidden,)``.
-
-    Returns:
-        the new hidden state ``h_t``, ``(batch, d_hidden)``.
-    """
+def _check_step(x_t: object, h_prev: object, W_xh: object, W_hh: object, b: object) -> None:
     for name, t, nd in (
         ("x_t", x_t, 2),
         ("h_prev", h_prev, 2),
@@ -88,9 +71,42 @@ def rnn_step(
         raise ValueError(
             f"b has shape {_shape(b)} but W_xh has shape {_shape(W_xh)}: b must be ({d_hidden},)"
         )
+
+
+@entry_point(_check_step)
+def rnn_step(
+    x_t: Float[Tensor, "batch d_in"],
+    h_prev: Float[Tensor, "batch d_hidden"],
+    W_xh: Float[Tensor, "d_in d_hidden"],
+    W_hh: Float[Tensor, "d_hidden d_hidden"],
+    b: Float[Tensor, " d_hidden"],
+) -> Float[Tensor, "batch d_hidden"]:
+    """One step of an Elman RNN: ``h_t = tanh(x_t @ W_xh + h_prev @ W_hh + b)``.
+
+    Args:
+        x_t: the input at step t, ``(batch, d_in)``.
+        h_prev: the hidden state after step t-1, ``(batch, d_hidden)``.
+        W_xh: input-to-hidden weights, ``(d_in, d_hidden)``.
+        W_hh: hidden-to-hidden weights, ``(d_hidden, d_hidden)``.
+        b: bias, ``(d_hidden,)``.
+
+    Returns:
+        the new hidden state ``h_t``, ``(batch, d_hidden)``.
+    """
     return torch.tanh(x_t @ W_xh + h_prev @ W_hh + b)
 
 
+def _check_forward(x: object, W_xh: object, W_hh: object, b: object, h0: object = None) -> None:
+    if not isinstance(x, Tensor) or x.ndim != 3:
+        got = _shape(x) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"x must have shape (batch, seq, d_in), got {got}")
+    if not isinstance(W_hh, Tensor) or W_hh.ndim != 2:
+        raise ValueError(f"W_hh must be a 2-D tensor (d_hidden, d_hidden), got {W_hh!r}")
+    if x.shape[1]:  # the step's checks, once for every step
+        _check_step(x[:, 0], x.new_zeros(x.shape[0], W_hh.shape[0]) if h0 is None else h0, W_xh, W_hh, b)
+
+
+@entry_point(_check_forward)
 def rnn_forward(
     x: Float[Tensor, "batch seq d_in"],
     W_xh: Float[Tensor, "d_in d_hidden"],
@@ -108,17 +124,18 @@ def rnn_forward(
     Returns:
         every hidden state, ``(batch, seq, d_hidden)``; the last one is ``out[:, -1]``.
     """
-    if not isinstance(x, Tensor) or x.ndim != 3:
-        got = _shape(x) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"x must have shape (batch, seq, d_in), got {got}")
-    if not isinstance(W_hh, Tensor) or W_hh.ndim != 2:
-        raise ValueError(f"W_hh must be a 2-D tensor (d_hidden, d_hidden), got {W_hh!r}")
     h = x.new_zeros(x.shape[0], W_hh.shape[0]) if h0 is None else h0
     states = []
     for t in range(x.shape[1]):  # sequential: step t cannot start before step t-1 has finished
         h = rnn_step(x[:, t], h, W_xh, W_hh, b)
         states.append(h)
     return torch.stack(states, dim=1)
+
+
+def _check_loop_rnn(layer: nn.Module, x: object) -> None:
+    if isinstance(x, Tensor) and x.ndim == 3 and x.shape[-1] != layer.W_xh.shape[0]:
+        raise ValueError(f"x has shape {_shape(x)} but this layer expects d_in={layer.W_xh.shape[0]}")
+    _check_forward(x, layer.W_xh, layer.W_hh, layer.b)
 
 
 class LoopRNN(nn.Module):
@@ -159,11 +176,16 @@ class LoopRNN(nn.Module):
             out.b.copy_(bias)
         return out
 
+    @entry_point(_check_loop_rnn)
     def forward(self, x: Float[Tensor, "batch seq d_in"]) -> Float[Tensor, "batch seq d_hidden"]:
         """Every hidden state ``(batch, seq, d_hidden)``."""
-        if isinstance(x, Tensor) and x.ndim == 3 and x.shape[-1] != self.W_xh.shape[0]:
-            raise ValueError(f"x has shape {_shape(x)} but this layer expects d_in={self.W_xh.shape[0]}")
         return rnn_forward(x, self.W_xh, self.W_hh, self.b)
+
+
+def _check_self_attention(layer: nn.Module, x: object, need_weights: object = False) -> None:
+    if not isinstance(x, Tensor) or x.ndim != 3 or x.shape[-1] != layer.d_model:
+        got = _shape(x) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"x must have shape (batch, seq, d_model={layer.d_model}), got {got}")
 
 
 class SelfAttention(nn.Module):
@@ -184,11 +206,9 @@ class SelfAttention(nn.Module):
             self.v = nn.Linear(d_model, d_model)
             self.out = nn.Linear(d_model, d_model)
 
+    @entry_point(_check_self_attention)
     def forward(self, x: Float[Tensor, "batch seq d_model"], need_weights: bool = False):
         """``(batch, seq, d_model)`` -> ``(batch, seq, d_model)`` (and the weights if asked)."""
-        if not isinstance(x, Tensor) or x.ndim != 3 or x.shape[-1] != self.d_model:
-            got = _shape(x) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"x must have shape (batch, seq, d_model={self.d_model}), got {got}")
         out, weights = scaled_dot_product_attention(self.q(x), self.k(x), self.v(x))
         out = self.out(out)
         return (out, weights) if need_weights else out

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import torch
 from einops import rearrange
-from jaxtyping import Float, Int
+from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
 from tfmcourse.blocks import EncoderLayer
+from tfmcourse.checks import entry_point
 from tfmcourse.models.bert.config import BertConfig
 
 __all__ = ["BERT", "attention_mask_from_padding"]
@@ -68,6 +69,30 @@ def _check_ids(name: str, ids: object, high: int, shape: tuple[int, ...] | None 
         raise ValueError(f"{name} has values in [{int(ids.min())}, {int(ids.max())}], outside [0, {high})")
 
 
+def _check_embed(model: nn.Module, ids: object, token_type_ids: object = None) -> None:
+    c = model.config
+    _check_ids("ids", ids, c.vocab_size)
+    seq = ids.shape[1]
+    if seq == 0 or seq > c.max_len:
+        raise ValueError(f"ids has shape {_shape(ids)}: seq must be between 1 and max_len={c.max_len}")
+    if token_type_ids is not None:
+        _check_ids("token_type_ids", token_type_ids, c.type_vocab_size, tuple(ids.shape))
+
+
+def _check_forward(
+    model: nn.Module, ids: object, attention_mask: object = None, token_type_ids: object = None
+) -> None:
+    _check_embed(model, ids, token_type_ids)
+    if attention_mask is not None and (
+        not isinstance(attention_mask, Tensor) or tuple(attention_mask.shape) != tuple(ids.shape)
+    ):
+        got = _shape(attention_mask) if isinstance(attention_mask, Tensor) else type(attention_mask).__name__
+        raise ValueError(
+            f"attention_mask must be (batch, seq) = {_shape(ids)} like ids "
+            f"(1 = real token, 0 = padding), got {got}"
+        )
+
+
 class BERT(nn.Module):
     """The BERT encoder: embeddings, then post-norm encoder layers; no head.
 
@@ -111,42 +136,29 @@ class BERT(nn.Module):
         """Number of trainable numbers."""
         return sum(p.numel() for p in self.parameters())
 
+    @entry_point(_check_embed)
     def embed(
         self, ids: Int[Tensor, "batch seq"], token_type_ids: Int[Tensor, "batch seq"] | None = None
     ) -> Float[Tensor, "batch seq d_model"]:
         """``dropout(norm(token + position + type embeddings))``: the input of the first layer."""
-        c = self.config
-        _check_ids("ids", ids, c.vocab_size)
         batch, seq = ids.shape
-        if seq == 0 or seq > c.max_len:
-            raise ValueError(f"ids has shape {_shape(ids)}: seq must be between 1 and max_len={c.max_len}")
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(ids)
-        _check_ids("token_type_ids", token_type_ids, c.type_vocab_size, tuple(ids.shape))
         positions = torch.arange(seq, device=ids.device)
         x = self.tok_embed(ids) + self.pos_embed(positions)[None] + self.type_embed(token_type_ids)
         return self.embed_dropout(self.embed_norm(x))
 
+    @entry_point(_check_forward)
     def forward(
         self,
         ids: Int[Tensor, "batch seq"],
-        attention_mask: Int[Tensor, "batch seq"] | None = None,
+        attention_mask: Int[Tensor, "batch seq"] | Bool[Tensor, "batch seq"] | None = None,
         token_type_ids: Int[Tensor, "batch seq"] | None = None,
     ) -> Float[Tensor, "batch seq d_model"]:
         """Token ids ``(batch, seq)`` -> hidden states ``(batch, seq, d_model)`` (see the class docstring)."""
         x = self.embed(ids, token_type_ids)
         mask = None
         if attention_mask is not None:
-            if not isinstance(attention_mask, Tensor) or tuple(attention_mask.shape) != tuple(ids.shape):
-                got = (
-                    _shape(attention_mask)
-                    if isinstance(attention_mask, Tensor)
-                    else type(attention_mask).__name__
-                )
-                raise ValueError(
-                    f"attention_mask must be (batch, seq) = {_shape(ids)} like ids "
-                    f"(1 = real token, 0 = padding), got {got}"
-                )
             # (batch, seq) -> (batch, 1, 1, seq): every query may attend to the real keys only.
             mask = rearrange(attention_mask.bool(), "b k -> b 1 1 k")
         for layer in self.layers:

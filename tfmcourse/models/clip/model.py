@@ -12,6 +12,7 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from tfmcourse.attention import causal_mask
+from tfmcourse.checks import entry_point
 from tfmcourse.models.clip.config import CLIPConfig
 from tfmcourse.models.clip.hf import config_from_hf, copy_weights_from_hf
 from tfmcourse.models.clip.layers import clip_layer
@@ -20,7 +21,7 @@ from tfmcourse.models.vit import ViT
 __all__ = ["CLIP"]
 
 
-def _shape(x: Tensor) -> tuple[int, ...]:
+def _shape(x: object) -> tuple[int, ...]:
     return tuple(x.shape)
 
 
@@ -45,6 +46,21 @@ def _check_attention_mask(attention_mask: object, ids: Tensor) -> None:
         )
     if attention_mask.is_floating_point() or not ((attention_mask == 0) | (attention_mask == 1)).all():
         raise ValueError("attention_mask must hold only 0 (padding) and 1 (token), as integers or booleans")
+
+
+def _check_text(model: nn.Module, ids: object, attention_mask: object = None) -> None:
+    _check_ids(ids, model.config.vocab_size, model.config.max_len)
+    if attention_mask is not None:
+        _check_attention_mask(attention_mask, ids)
+
+
+def _check_features(model: nn.Module, image_features: object, text_features: object) -> None:
+    for name, f in (("image_features", image_features), ("text_features", text_features)):
+        if not isinstance(f, Tensor) or f.ndim != 2 or f.shape[1] != model.config.proj_dim:
+            raise ValueError(
+                f"{name} must be (n, proj_dim={model.config.proj_dim}), got "
+                f"{_shape(f) if isinstance(f, Tensor) else type(f).__name__}"
+            )
 
 
 class CLIP(nn.Module):
@@ -162,21 +178,19 @@ class CLIP(nn.Module):
             )
         return is_eot.int().argmax(dim=-1)
 
+    @entry_point(_check_text)
     def text_states(
         self, ids: Int[Tensor, "batch seq"], attention_mask: Tensor | None = None
     ) -> Float[Tensor, "batch seq d"]:
         """The text tower's output at every position, ``(batch, seq, text_d_model)``, after the final
         LayerNorm."""
-        c = self.config
-        _check_ids(ids, c.vocab_size, c.max_len)
-        if attention_mask is not None:
-            _check_attention_mask(attention_mask, ids)
         x = self.tok_embed(ids) + self.pos_embed[: ids.shape[1]]
         mask = self.text_mask(ids, attention_mask)
         for layer in self.text_layers:
             x = layer(x, mask=mask)
         return self.text_norm(x)
 
+    @entry_point(_check_text)
     def encode_text(
         self, ids: Int[Tensor, "batch seq"], attention_mask: Tensor | None = None
     ) -> Float[Tensor, "batch proj"]:
@@ -188,17 +202,12 @@ class CLIP(nn.Module):
         return self.text_proj(states[rows, self.eot_positions(ids)])
 
     # ------------------------------------------------------------------------------ the shared space
+    @entry_point(_check_features)
     def similarity(
         self, image_features: Float[Tensor, "n_images proj"], text_features: Float[Tensor, "n_texts proj"]
     ) -> Float[Tensor, "n_images n_texts"]:
         """``exp(logit_scale)`` times the cosine similarity of every image with every text:
         ``(n_images, proj), (n_texts, proj) -> (n_images, n_texts)``."""
-        for name, f in (("image_features", image_features), ("text_features", text_features)):
-            if not isinstance(f, Tensor) or f.ndim != 2 or f.shape[1] != self.config.proj_dim:
-                raise ValueError(
-                    f"{name} must be (n, proj_dim={self.config.proj_dim}), got "
-                    f"{_shape(f) if isinstance(f, Tensor) else type(f).__name__}"
-                )
         image_features = image_features / image_features.norm(dim=-1, keepdim=True)
         text_features = text_features / text_features.norm(dim=-1, keepdim=True)
         return self.logit_scale.exp() * image_features @ text_features.T

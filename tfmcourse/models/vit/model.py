@@ -10,6 +10,7 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from tfmcourse.blocks import EncoderLayer
+from tfmcourse.checks import entry_point
 from tfmcourse.models.vit.config import ViTConfig
 from tfmcourse.models.vit.hf import config_from_hf, copy_weights_from_hf
 
@@ -79,6 +80,10 @@ def patchify(
     return rearrange(pixels, "b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=patch_size, p2=patch_size)
 
 
+def _check_input(model: nn.Module, pixels: object, need_weights: object = False) -> None:
+    _check_pixels(pixels, model.config.channels, model.config.image_size)
+
+
 class ViT(nn.Module):
     """The Vision Transformer encoder (no classification head).
 
@@ -120,16 +125,17 @@ class ViT(nn.Module):
         """Number of trainable numbers."""
         return sum(p.numel() for p in self.parameters())
 
+    @entry_point(_check_input)
     def embed(
         self, pixels: Float[Tensor, "batch channels height width"]
     ) -> Float[Tensor, "batch tokens d_model"]:
         """Patches -> vectors, ``[CLS]`` in front, positions added: ``(batch, 1 + num_patches, d_model)``."""
         c = self.config
-        _check_pixels(pixels, c.channels, c.image_size)
         patches = self.patch_embed(patchify(pixels, c.patch_size))  # (batch, patches, d_model)
         cls = self.cls_token.expand(patches.shape[0], 1, -1)
         return self.embed_dropout(torch.cat([cls, patches], dim=1) + self.pos_embed)
 
+    @entry_point(_check_input)
     def forward(
         self, pixels: Float[Tensor, "batch channels height width"], need_weights: bool = False
     ) -> Float[Tensor, "batch tokens d_model"] | tuple[Tensor, list[Tensor]]:
