@@ -398,7 +398,8 @@ def _espeak_version() -> str:
 
 
 def regenerate(path: Path | str | None = None, verbose: bool = True) -> Path:
-    """Synthesize every utterance again with espeak-ng and write the feature file (see the module docstring)."""
+    """Synthesize every utterance again with espeak-ng and write the feature file (see the module
+    docstring)."""
     path = Path(path or DATA_FILE)
     rng = np.random.default_rng(GENERATION_SEED)
     codes, offsets, meta = [], [0], {k: [] for k in ("word", "voice", "speed", "pitch", "snr", "accent")}
@@ -409,7 +410,7 @@ def regenerate(path: Path | str | None = None, verbose: bool = True) -> Path:
 
     for v, variant in enumerate(tqdm(VOICES, desc="voices", disable=not verbose)):
         for word in WORDS:
-            for r in range(REPEATS):
+            for _repeat in range(REPEATS):
                 speed = int(rng.integers(SPEED_RANGE[0], SPEED_RANGE[1] + 1))
                 pitch = int(rng.integers(PITCH_RANGE[0], PITCH_RANGE[1] + 1))
                 snr = float(rng.uniform(*SNR_RANGE))
