@@ -18,10 +18,10 @@ import pytest
 import torch
 from jaxtyping import install_import_hook
 
-# Not yet enforced: the exercise checkers, the task generators, the diagrams, the sweeps and the chapter-1
-# models, and the modules of chapters 11 to 14 and the explorer (their tests pass wrong types on purpose
-# to see the learner's ValueError), whose annotations their authors bring up to date in their own changes;
-# every other module is.
+# Not yet enforced: the exercise checkers, the task generators, the diagrams, the sweeps, the audio features
+# and the explorer (their tests pass wrong types on purpose to see the learner's ValueError), whose
+# annotations their authors bring up to date in their own changes; every other module is (a package, such as
+# models.clip, with all its submodules).
 NOT_YET_ENFORCED = {"exercises", "data", "diagrams", "sweep", "audio", "explorer"}
 _package = Path(importlib.util.find_spec("tfmcourse").submodule_search_locations[0])
 ENFORCED = sorted(
