@@ -82,7 +82,7 @@ def test_attention_model_rejects_sequences_longer_than_max_len():
 
 
 @pytest.mark.parametrize("kwargs", [dict(vocab_size=0), dict(d_model=-1), dict(num_classes=2.5)])
-def test_bad_constructor_arguments_raise(kwargs):
+def test_bad_constructor_arguments_raise(kwargs, no_type_checks):
     args = dict(vocab_size=VOCAB, d_model=D, num_classes=CLASSES) | kwargs
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         RNNModel(**args)
@@ -135,7 +135,7 @@ def test_loop_rnn_equals_torch_rnn():
     torch.testing.assert_close(rnn_forward(x, ours.W_xh, ours.W_hh, ours.b, h0), rnn(x, h0[None])[0])
 
 
-def test_loop_rnn_from_torch_rejects_other_layers():
+def test_loop_rnn_from_torch_rejects_other_layers(no_type_checks):
     with pytest.raises(ValueError, match="torch.nn.RNN"):
         LoopRNN.from_torch(nn.LSTM(3, 3, batch_first=True))
     with pytest.raises(ValueError, match="num_layers=1"):

@@ -60,7 +60,7 @@ def test_every_topic_is_split_at_a_line_boundary():
             assert text[cut:] in valid, name
 
 
-def test_valid_fraction_is_checked():
+def test_valid_fraction_is_checked(no_type_checks):
     for bad in (0, 1, -0.1, "0.1"):
         with pytest.raises(ValueError, match="valid_fraction"):
             pydoc_corpus(bad)
@@ -140,8 +140,11 @@ def test_random_windows():
         random_windows(tokens, 0, 8)
     with pytest.raises(ValueError, match="too short"):
         random_windows(tokens[:10], 16, 8)
+
+
+def test_random_windows_refuses_float_tokens(no_type_checks):
     with pytest.raises(ValueError, match="tokens"):
-        random_windows(tokens.float(), 16, 8)
+        random_windows(torch.arange(1000).float(), 16, 8)
 
 
 def test_python_source_and_split_documents():

@@ -18,8 +18,9 @@ says how well a model recognises a voice it has never heard.
 
     python -m tfmcourse.data.speech --regenerate
 
-which synthesizes every utterance again (about a minute) and rewrites the file; with the same eSpeak NG
-version (recorded in the file, 1.51 here) it gives the same features.
+which synthesizes every utterance again (about a minute, :mod:`tfmcourse.data.speech_synthesis`) and
+rewrites the file; with the same eSpeak NG version (recorded in the file, 1.51 here) it gives the same
+features.
 
 Chinese is synthesized from tone-numbered pinyin (``qi1``) with the voice ``cmn-latn-pinyin``: Debian's
 ``cmn`` dictionary turns the characters into pinyin whose tone digits are then read aloud in English.
@@ -28,12 +29,8 @@ Chinese is synthesized from tone-numbered pinyin (``qi1``) with the voice ``cmn-
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import shutil
-import subprocess
 import sys
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +62,8 @@ __all__ = [
     "pad_batch",
     "length_batches",
     "digit_sequences",
-    "synthesize",
-    "regenerate",
+    "synthesize",  # noqa: F822 -- loaded on first use by __getattr__ below
+    "regenerate",  # noqa: F822
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "spoken_digits"
@@ -341,140 +338,14 @@ def digit_sequences(
     return feats, labels
 
 
-# ------------------------------------------------------------------------- regeneration (espeak-ng)
+def __getattr__(name: str):
+    """:func:`synthesize` and :func:`regenerate` live in :mod:`tfmcourse.data.speech_synthesis` (it imports
+    this module): loaded on first use."""
+    if name in ("synthesize", "regenerate"):
+        from tfmcourse.data import speech_synthesis
 
-
-def _espeak() -> str:
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise RuntimeError(
-            "espeak-ng is not installed: it is needed only to regenerate the stored features "
-            "(Debian/Ubuntu: apt-get install espeak-ng)"
-        )
-    return exe
-
-
-def synthesize(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
-    """Speak ``text`` with eSpeak NG: ``espeak-ng -v voice -s speed -p pitch --stdout``; returns float32
-    samples in [-1, 1] at :data:`SAMPLE_RATE` (leading and trailing silence removed)."""
-    out = subprocess.run(
-        [_espeak(), "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
-        check=True,
-        capture_output=True,
-    ).stdout
-    with wave.open(io.BytesIO(out)) as w:
-        if w.getframerate() != SAMPLE_RATE or w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise RuntimeError(
-                f"unexpected espeak-ng output: {w.getframerate()} Hz, {w.getsampwidth()} bytes, "
-                f"{w.getnchannels()} channels"
-            )
-        samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
-    loud = np.nonzero(np.abs(samples) > 0.01 * np.abs(samples).max())[0]
-    if len(loud) == 0:
-        raise RuntimeError(f"espeak-ng produced silence for {text!r} with voice {voice}")
-    return samples[loud[0] : loud[-1] + 1]
-
-
-def _features(samples: np.ndarray) -> np.ndarray:
-    """Stored codes of one waveform: uint8 ``(frames, N_MELS)``, ``-dB * DB_STEPS`` below the maximum."""
-    from tfmcourse.audio import log_mel
-
-    db = log_mel(
-        torch.from_numpy(samples).double(),
-        SAMPLE_RATE,
-        n_fft=N_FFT,
-        hop_length=HOP_LENGTH,
-        n_mels=N_MELS,
-        f_max=F_MAX,
-    )
-    rel = (db - db.max()).clamp(min=-DB_RANGE)
-    return np.round(-rel.numpy() * DB_STEPS).astype(np.uint8)
-
-
-def _espeak_version() -> str:
-    """``"eSpeak NG text-to-speech: 1.51"`` (without the data path that ``--version`` also prints)."""
-    out = subprocess.run([_espeak(), "--version"], check=True, capture_output=True, text=True).stdout
-    return out.split("Data at")[0].strip()
-
-
-def regenerate(path: Path | str | None = None, verbose: bool = True) -> Path:
-    """Synthesize every utterance again with espeak-ng and write the feature file (see the module docstring)."""
-    path = Path(path or DATA_FILE)
-    rng = np.random.default_rng(GENERATION_SEED)
-    codes, offsets, meta = [], [0], {k: [] for k in ("word", "voice", "speed", "pitch", "snr", "accent")}
-    keep = {"seven_en": ("f2", 7), "qi_zh": ("f2", 17)}  # raw waveforms stored: (voice, word)
-    waves: dict[str, np.ndarray] = {}
-    wave_index: dict[str, int] = {}
-    from tqdm.auto import tqdm
-
-    for v, variant in enumerate(tqdm(VOICES, desc="voices", disable=not verbose)):
-        for word in WORDS:
-            for r in range(REPEATS):
-                speed = int(rng.integers(SPEED_RANGE[0], SPEED_RANGE[1] + 1))
-                pitch = int(rng.integers(PITCH_RANGE[0], PITCH_RANGE[1] + 1))
-                snr = float(rng.uniform(*SNR_RANGE))
-                base = EN_ACCENTS[int(rng.integers(len(EN_ACCENTS)))] if word.language == "en" else ZH_VOICE
-                clean = synthesize(word.text, f"{base}+{variant}", speed, pitch)
-                # a short silence before and after (0 to 100 ms), then white noise at the drawn SNR
-                pad = rng.integers(0, SAMPLE_RATE // 10, size=2)
-                clean = np.concatenate([np.zeros(pad[0], np.float32), clean, np.zeros(pad[1], np.float32)])
-                power = float(np.mean(clean**2))
-                noise = rng.standard_normal(len(clean)).astype(np.float32) * np.sqrt(power / 10 ** (snr / 10))
-                samples = np.clip(clean + noise, -1.0, 1.0)
-                samples = np.round(samples * 32767).astype(
-                    np.int16
-                )  # as stored, so features can be recomputed
-                for name, (kv, kw) in keep.items():
-                    if name not in waves and variant == kv and word.index == kw:
-                        waves[name], wave_index[name] = samples, len(offsets) - 1
-                c = _features(samples.astype(np.float32) / 32768.0)
-                codes.append(c)
-                offsets.append(offsets[-1] + len(c))
-                for k, val in (
-                    ("word", word.index),
-                    ("voice", v),
-                    ("speed", speed),
-                    ("pitch", pitch),
-                    ("snr", snr),
-                    ("accent", base),
-                ):
-                    meta[k].append(val)
-    info = {
-        "synthesizer": _espeak_version(),
-        "sample_rate": SAMPLE_RATE,
-        "n_fft": N_FFT,
-        "hop_length": HOP_LENGTH,
-        "n_mels": N_MELS,
-        "f_max": F_MAX,
-        "mel_scale": "htk",
-        "db_range": DB_RANGE,
-        "db_steps": DB_STEPS,
-        "repeats": REPEATS,
-        "generation_seed": GENERATION_SEED,
-        "voices": list(VOICES),
-        "words": [w.text for w in WORDS],
-        "waves": wave_index,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        path,
-        codes=np.concatenate(codes),
-        offsets=np.array(offsets, dtype=np.int64),
-        word=np.array(meta["word"], np.int8),
-        voice=np.array(meta["voice"], np.int8),
-        speed=np.array(meta["speed"], np.int16),
-        pitch=np.array(meta["pitch"], np.int16),
-        snr=np.array(meta["snr"], np.float32),
-        accent=np.array(meta["accent"]),
-        info=np.array(json.dumps(info)),
-        **{f"wave_{k}": w for k, w in waves.items()},
-    )
-    if verbose:
-        print(
-            f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {len(offsets) - 1} utterances, "
-            f"{len(VOICES)} voices, {info['synthesizer']}"
-        )
-    return path
+        return getattr(speech_synthesis, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -489,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help=f"where to write (default {DATA_FILE})")
     args = parser.parse_args(argv)
     if args.regenerate:
+        from tfmcourse.data.speech_synthesis import regenerate
+
         regenerate(args.out)
     else:
         data = load_spoken_digits(args.out)

@@ -27,6 +27,7 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from tfmcourse.attention import scaled_dot_product_attention
+from tfmcourse.checks import entry_point
 
 __all__ = ["RNNSeq2Seq"]
 
@@ -46,6 +47,42 @@ def _positive_int(name: str, n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise ValueError(f"{name} must be a positive int, got {n!r}")
     return n
+
+
+def _check_ids(model: nn.Module, name: str, tokens: object, high: int) -> None:
+    if (
+        not isinstance(tokens, Tensor)
+        or tokens.dtype != torch.long
+        or tokens.ndim != 2
+        or tokens.shape[1] == 0
+    ):
+        got = (
+            f"dtype {tokens.dtype}, shape {tuple(tokens.shape)}"
+            if isinstance(tokens, Tensor)
+            else type(tokens).__name__
+        )
+        raise ValueError(f"{name} must be a long tensor of shape (batch, seq) with seq >= 1, got {got}")
+    if tokens.shape[1] > model.max_len:
+        raise ValueError(f"{name} has shape {tuple(tokens.shape)} but this model has max_len={model.max_len}")
+    if tokens.min() < 0 or tokens.max() >= high:
+        raise ValueError(
+            f"{name} must hold ids in [0, {high}), got values in "
+            f"[{int(tokens.min())}, {int(tokens.max())}] (shape {tuple(tokens.shape)})"
+        )
+
+
+def _check_encode(model: nn.Module, src: object) -> None:
+    _check_ids(model, "src", src, model.num_values)
+
+
+def _check_forward(model: nn.Module, src: object, tgt_in: object) -> None:
+    _check_ids(model, "tgt_in", tgt_in, model.num_values + 1)
+    _check_ids(model, "src", src, model.num_values)
+    if tgt_in.shape[0] != src.shape[0]:
+        raise ValueError(
+            f"src has shape {tuple(src.shape)} but tgt_in has shape {tuple(tgt_in.shape)}: "
+            "they need the same batch size"
+        )
 
 
 class RNNSeq2Seq(nn.Module):
@@ -74,37 +111,14 @@ class RNNSeq2Seq(nn.Module):
             self.decoder = nn.GRU(d_model, d_model, batch_first=True)
             self.head = nn.Linear(2 * d_model if attention else d_model, num_values)
 
-    def _check(self, name: str, tokens: Tensor, high: int) -> None:
-        if (
-            not isinstance(tokens, Tensor)
-            or tokens.dtype != torch.long
-            or tokens.ndim != 2
-            or tokens.shape[1] == 0
-        ):
-            got = (
-                f"dtype {tokens.dtype}, shape {tuple(tokens.shape)}"
-                if isinstance(tokens, Tensor)
-                else type(tokens).__name__
-            )
-            raise ValueError(f"{name} must be a long tensor of shape (batch, seq) with seq >= 1, got {got}")
-        if tokens.shape[1] > self.max_len:
-            raise ValueError(
-                f"{name} has shape {tuple(tokens.shape)} but this model has max_len={self.max_len}"
-            )
-        if tokens.min() < 0 or tokens.max() >= high:
-            raise ValueError(
-                f"{name} must hold ids in [0, {high}), got values in "
-                f"[{int(tokens.min())}, {int(tokens.max())}] (shape {tuple(tokens.shape)})"
-            )
-
     def _positions(self, n: int, start: int = 0) -> Tensor:
         return self.positions(torch.arange(start, start + n, device=self.positions.weight.device))
 
+    @entry_point(_check_encode)
     def encode(
         self, src: Int[Tensor, "batch n"]
     ) -> tuple[Float[Tensor, "batch n d_model"], Float[Tensor, "1 batch d_model"]]:
         """Every encoder state ``(batch, n, d_model)`` and the last one ``(1, batch, d_model)``."""
-        self._check("src", src, self.num_values)
         states, last = self.encoder(self.src_embed(src) + self._positions(src.shape[1]))
         return states, last
 
@@ -115,19 +129,15 @@ class RNNSeq2Seq(nn.Module):
         context, weights = scaled_dot_product_attention(dec_states, enc_states, enc_states)
         return self.head(torch.cat([dec_states, context], dim=-1)), weights
 
+    @entry_point(_check_forward)
     def forward(
         self, src: Int[Tensor, "batch n"], tgt_in: Int[Tensor, "batch m"]
     ) -> Float[Tensor, "batch m num_values"]:
         """Teacher forcing: logits ``(batch, m, num_values)`` for every target position at once.
 
-        ``tgt_in`` is the target shifted right: the start token ``bos``, then the target's first ``m - 1`` tokens.
+        ``tgt_in`` is the target shifted right: the start token ``bos``, then the target's first ``m - 1``
+        tokens.
         """
-        self._check("tgt_in", tgt_in, self.num_values + 1)
-        if tgt_in.shape[0] != src.shape[0]:
-            raise ValueError(
-                f"src has shape {tuple(src.shape)} but tgt_in has shape {tuple(tgt_in.shape)}: "
-                "they need the same batch size"
-            )
         enc_states, last = self.encode(src)
         dec_states, _ = self.decoder(self.tgt_embed(tgt_in) + self._positions(tgt_in.shape[1]), last)
         return self._read_out(dec_states, enc_states)[0]

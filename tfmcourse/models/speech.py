@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from tfmcourse.attention import padding_mask
 from tfmcourse.blocks import EncoderLayer
+from tfmcourse.checks import entry_point
 from tfmcourse.positional import SinusoidalPositions
 
 __all__ = [
@@ -76,8 +77,13 @@ def _check_features(x: object, lengths: object, n_mels: int) -> Tensor:
     return lengths
 
 
+def _check_input(model: nn.Module, x: object, lengths: object = None, need_weights: object = False) -> None:
+    _check_features(x, lengths, model.n_mels)
+
+
 class ConvFrontEnd(nn.Module):
-    """1-D convolutions over time, each followed by GELU: ``(batch, frames, n_mels) -> (batch, frames', d_model)``.
+    """1-D convolutions over time, each followed by GELU:
+    ``(batch, frames, n_mels) -> (batch, frames', d_model)``.
 
     Args:
         n_mels: input features per frame.
@@ -167,6 +173,7 @@ class SpeechTransformer(nn.Module):
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, n_classes)
 
+    @entry_point(_check_input)
     def encode(
         self,
         x: Float[Tensor, "batch frames n_mels"],
@@ -191,13 +198,16 @@ class SpeechTransformer(nn.Module):
             h = layer(h, mask)
         return self.norm(h), out_lengths, weights
 
+    @entry_point(_check_input)
     def forward(
         self, x: Float[Tensor, "batch frames n_mels"], lengths: Int[Tensor, " batch"] | None = None
     ) -> Float[Tensor, "batch n_classes"]:
-        """One distribution per utterance: the mean of the encoder's outputs over the real positions, then the head."""
+        """One distribution per utterance: the mean of the encoder's outputs over the real positions, then
+        the head."""
         h, out_lengths, _ = self.encode(x, lengths)
         return self.head(masked_mean(h, out_lengths))
 
+    @entry_point(_check_input)
     def frame_logits(
         self, x: Float[Tensor, "batch frames n_mels"], lengths: Int[Tensor, " batch"] | None = None
     ) -> tuple[Float[Tensor, "batch seq n_classes"], Int[Tensor, " batch"]]:
@@ -241,6 +251,7 @@ class SpeechCNN(nn.Module):
             field += (conv.kernel_size[0] - 1) * jump
         return field
 
+    @entry_point(_check_input)
     def forward(
         self, x: Float[Tensor, "batch frames n_mels"], lengths: Int[Tensor, " batch"] | None = None
     ) -> Float[Tensor, "batch n_classes"]:
@@ -255,6 +266,19 @@ class SpeechCNN(nn.Module):
         return self.head(masked_mean(self.norm(rearrange(h, "b d t -> b t d")), out_lengths))
 
 
+def _check_ctc(log_probs: object, lengths: object = None, blank: object = 0) -> None:
+    if not isinstance(log_probs, Tensor) or log_probs.ndim not in (2, 3):
+        what = (
+            f"shape {tuple(log_probs.shape)}" if isinstance(log_probs, Tensor) else type(log_probs).__name__
+        )
+        raise ValueError(
+            f"log_probs must be a tensor (seq, n_classes) or (batch, seq, n_classes), got {what}"
+        )
+    if not 0 <= blank < log_probs.shape[-1]:
+        raise ValueError(f"blank={blank} is not a label of log_probs with {log_probs.shape[-1]} classes")
+
+
+@entry_point(_check_ctc)
 def ctc_greedy_decode(
     log_probs: Float[Tensor, "*batch seq n_classes"],
     lengths: Int[Tensor, " batch"] | None = None,
@@ -266,15 +290,6 @@ def ctc_greedy_decode(
     ``log_probs`` (or logits): ``(seq, n_classes)`` -> a list of labels, or ``(batch, seq, n_classes)`` with
     optional ``lengths (batch,)`` -> one list per sequence (positions past its length ignored).
     """
-    if not isinstance(log_probs, Tensor) or log_probs.ndim not in (2, 3):
-        what = (
-            f"shape {tuple(log_probs.shape)}" if isinstance(log_probs, Tensor) else type(log_probs).__name__
-        )
-        raise ValueError(
-            f"log_probs must be a tensor (seq, n_classes) or (batch, seq, n_classes), got {what}"
-        )
-    if not 0 <= blank < log_probs.shape[-1]:
-        raise ValueError(f"blank={blank} is not a label of log_probs with {log_probs.shape[-1]} classes")
     if log_probs.ndim == 3:
         if lengths is None:
             lengths = torch.full((log_probs.shape[0],), log_probs.shape[1])

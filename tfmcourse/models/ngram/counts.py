@@ -1,38 +1,12 @@
-"""N-gram language models, counted and smoothed: the baselines a Transformer language model must beat (chapter 9).
-
-An n-gram model predicts the next token from the ``n - 1`` tokens before it and nothing else, with
-probabilities counted on the training text. Counting alone gives probability zero to every n-gram the
-training text does not contain, and with a long context most are missing, so the counts are
-**smoothed**. :class:`KneserNeyLM` is interpolated modified Kneser-Ney smoothing
-(Kneser and Ney, 1995; Chen and Goodman, 1999), the standard strong n-gram baseline:
-
-- **Discounting.** A fixed amount ``D`` is taken off every count (``D1``, ``D2`` or ``D3`` for n-grams
-  seen once, twice, or three times and more, estimated from how many n-grams have each count), and the
-  probability mass freed this way goes to the next shorter context:
-  ``p(w | h) = max(c(h w) - D, 0) / c(h) + gamma(h) / c(h) * p(w | h')``, with ``h'`` = ``h`` without
-  its first token and ``gamma(h)`` the sum of the discounts taken in context ``h``. A context never
-  seen falls back to ``p(w | h')`` entirely.
-- **Continuation counts.** The shorter contexts are only consulted when the long one did not settle
-  the question, so their counts are *how many different tokens precede* the n-gram, not how often it
-  occurs: "Francisco" is frequent but nearly always after "San", so as a guess after an unseen context
-  it deserves little weight.
-- The recursion ends at the uniform distribution ``1 / vocab_size``, so every token has a positive
-  probability and the probabilities of each context sum to 1 (a test checks it).
-
-All counting is vectorised: the n-grams of each order get integer ids, built order by order (the id of
-an n-gram is found from the id of its first ``n - 1`` tokens and its last token), and looked up with
-``searchsorted``. Counting a few hundred thousand tokens up to order 10 takes seconds on one CPU core.
-"""
+"""The counting under chapter 9's :class:`~tfmcourse.models.ngram.model.KneserNeyLM`: the token ids checked
+(:func:`_as_ids`), cut into rows and windows, every n-gram of every order given an integer id order by
+order (:func:`_extend`), and each order's smoothing statistics (``_Level``, ``_Tables``, the modified
+Kneser-Ney discounts). Everything is vectorised and looked up with ``searchsorted``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import torch
-from jaxtyping import Float, Int
 from torch import Tensor
-
-__all__ = ["KneserNeyLM", "ngram_search"]
 
 
 def _shape(x: object) -> tuple[int, ...] | str:
@@ -62,85 +36,6 @@ def _as_ids(tokens: object, name: str, vocab_size: int) -> Tensor:
             f"outside [0, vocab_size={vocab_size})"
         )
     return tokens
-
-
-class KneserNeyLM:
-    """An interpolated modified Kneser-Ney n-gram language model, counted on ``tokens``.
-
-    Args:
-        tokens: the training text as a 1-D tensor of token ids (n-grams are counted across the whole
-            stream; separate documents with an end-of-text token if they should not run together).
-        vocab_size: number of token ids (the uniform distribution at the bottom of the recursion).
-        order: ``n``, the longest n-gram: the model looks at the ``n - 1`` previous tokens
-            (``order=1``: a smoothed unigram model, ``2``: bigram, ...).
-
-    Attributes: ``order``, ``vocab_size``, ``num_ngrams`` (distinct n-grams of each order, from 1 to
-    ``order``), ``discounts`` (``(D1, D2, D3+)`` of each order).
-
-    Use :meth:`logprobs` for ``ln p`` of every token of a text, :meth:`loss` for the mean cross entropy
-    (nats per token, the number :func:`tfmcourse.models.gpt.evaluate_lm` gives for a GPT, on the same
-    windows), and :meth:`next_token_probs` for the whole distribution after one context.
-    """
-
-    def __init__(
-        self, tokens: Int[Tensor, " n"], vocab_size: int, order: int, *, _tables: _Tables | None = None
-    ):
-        for name, value in (("vocab_size", vocab_size), ("order", order)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        t = _tables if _tables is not None else _Tables(tokens, vocab_size, order)
-        if t.max_order < order or t.vocab_size != vocab_size:
-            raise ValueError(
-                f"the tables hold orders up to {t.max_order} (vocab {t.vocab_size}), need {order} ({vocab_size})"
-            )
-        self.vocab_size, self.order, self._tables = vocab_size, order, t
-        # Continuation counts below the highest order, raw counts at the highest order.
-        self._levels = [t.level(k, raw=(k == order)) for k in range(1, order + 1)]
-        self.discounts = [level.discounts for level in self._levels]
-        self.num_ngrams = [len(t.keys[k]) for k in range(order)]
-
-    def _probs(self, seq: Tensor) -> Tensor:
-        """``p(seq[r, i] | seq[r, :i])`` for every row ``r`` and position ``i`` (context within the row)."""
-        p = torch.full(seq.shape, 1.0 / self.vocab_size, dtype=torch.float64)
-        for level, (ids, context) in zip(self._levels, self._tables.lookup(seq, self.order)):
-            p = level.interpolate(ids, context, p)
-        return p
-
-    def logprobs(self, tokens: Int[Tensor, "*rows n"]) -> Float[Tensor, "*rows n_minus_1"]:
-        """``ln p(tokens[..., i] | tokens[..., :i])`` for ``i = 1 .. n - 1``: the first token of each
-        row has no context and is not scored. A 2-D tensor is a batch of independent rows (the
-        context never crosses from one row into the next). float64."""
-        seq = _rows(tokens, self.vocab_size)
-        out = self._probs(seq)[:, 1:].log()
-        return out if seq is tokens or tokens.ndim == 2 else out[0]
-
-    def loss(self, tokens: Int[Tensor, "*rows n"], context: int | None = None) -> float:
-        """Mean next-token cross entropy (nats per token) on ``tokens``, a 1-D id tensor (or a 2-D
-        tensor of independent rows, each scored from its second token on).
-
-        ``context=None`` scores ``tokens[1:]``, each with all the tokens before it. With ``context=C``
-        the tokens are cut into the consecutive, non-overlapping windows of ``C + 1`` tokens of
-        :func:`~tfmcourse.models.gpt.evaluate_lm` (the last partial window dropped), and each window
-        predicts its last ``C`` tokens from the tokens before them *in the window*: exactly the
-        predictions a GPT with ``C`` positions makes there, so the two numbers compare directly.
-        """
-        return -self.logprobs(_windows(tokens, self.vocab_size, context)).mean().item()
-
-    def next_token_probs(self, context: Int[Tensor, " m"] | Iterable[int]) -> Float[Tensor, " vocab"]:
-        """The distribution ``(vocab_size,)`` of the token after ``context`` (its last ``order - 1``
-        tokens are used; an empty context gives the smoothed unigram distribution). Sums to 1."""
-        context = _as_ids(
-            context if isinstance(context, Tensor) else list(context), "context", self.vocab_size
-        )
-        if context.ndim != 1:
-            raise ValueError(f"context must be a 1-D sequence of ids, got shape {_shape(context)}")
-        h = context[max(0, context.numel() - (self.order - 1)) :]
-        # Every candidate next token w: the sequence h + [w], scored at its last position.
-        seq = torch.cat([h.expand(self.vocab_size, -1), torch.arange(self.vocab_size)[:, None]], dim=1)
-        return self._probs(seq)[:, -1]
-
-    def __repr__(self) -> str:
-        return f"KneserNeyLM(order={self.order}, vocab_size={self.vocab_size}, ngrams={self.num_ngrams})"
 
 
 def _rows(tokens: object, vocab_size: int) -> Tensor:
@@ -291,40 +186,3 @@ def _modified_discounts(counts: Tensor) -> Tensor:
         value = r - (r + 1) * y * n[r] / n[r - 1] if n[r - 1] > 0 else 0.5 * r
         d.append(min(max(value, 0.05), float(r)))
     return torch.tensor([0.0, *d], dtype=torch.float64)
-
-
-def ngram_search(
-    train: Int[Tensor, " n"],
-    valid: Int[Tensor, "*rows m"],
-    vocab_size: int,
-    orders: Iterable[int] = range(1, 9),
-    context: int | None = None,
-) -> tuple[KneserNeyLM, dict[int, float]]:
-    """Count a :class:`KneserNeyLM` of every order in ``orders`` on ``train`` and keep the one with the
-    lowest loss on ``valid``, a 1-D stream (scored with ``context`` as in :meth:`KneserNeyLM.loss`) or
-    a 2-D tensor of independent rows.
-
-    Returns ``(best_model, {order: validation loss})``: the order is chosen on validation data, so the
-    baseline is as strong as counting can make it; report it on a separate test text. The n-grams are
-    counted once and the lower orders' probabilities shared, so trying every order costs little more
-    than the highest one.
-    """
-    orders = sorted(set(orders)) if not isinstance(orders, (str, bytes)) else orders
-    if not orders:
-        raise ValueError("orders is empty: give at least one order")
-    if any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in orders):
-        raise ValueError(f"orders must be positive ints, got {orders}")
-    tables = _Tables(train, vocab_size, max(orders))  # counted once, shared by every order
-    seq = _windows(valid, vocab_size, context)
-    lookups = tables.lookup(seq, max(orders))
-    losses: dict[int, float] = {}
-    below = torch.full(seq.shape, 1.0 / vocab_size, dtype=torch.float64)  # the continuation chain up to k-1
-    for k in range(1, max(orders) + 1):
-        ids, ctx = lookups[k - 1]
-        if k in orders:
-            p = tables.level(k, raw=True).interpolate(ids, ctx, below)
-            losses[k] = -p[:, 1:].log().mean().item()
-        if k < max(orders):
-            below = tables.level(k, raw=False).interpolate(ids, ctx, below)
-    best = min(losses, key=losses.get)
-    return KneserNeyLM(train, vocab_size, best, _tables=tables), losses
