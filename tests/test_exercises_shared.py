@@ -147,3 +147,23 @@ def test_forbidden_catches_a_tensor_method_and_the_function_itself():
         forbidden(F.softmax, "torch.nn.functional.softmax"),
     ):
         run(F.softmax, x, dim=-1)
+
+
+def test_forbidden_reaches_the_module_that_defines_a_package_name():
+    """``tfmcourse.models.vit.patchify`` is defined in ``tfmcourse.models.vit.model``, where ``ViT.embed``
+    calls it: forbidding the package's name refuses that call too, and both are restored afterwards."""
+    import tfmcourse.models.vit as vit_package
+    import tfmcourse.models.vit.model as vit_model
+    from tfmcourse.models.vit import ViT, ViTConfig
+
+    def through_the_model(pixels, p):
+        config = ViTConfig(
+            image_size=8, patch_size=p, channels=1, d_model=8, num_heads=2, num_layers=1, d_ff=16
+        )
+        return ViT(config).embed(pixels)
+
+    refused = pytest.raises(ExerciseError, match="without tfmcourse.models.vit.patchify")
+    with refused, forbidden(through_the_model, "tfmcourse.models.vit.patchify"):
+        run(through_the_model, torch.randn(2, 1, 8, 8), 2)
+    assert vit_model.patchify is vit_package.patchify
+    assert vit_model.patchify.__module__ == "tfmcourse.models.vit.model"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib
 import random
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -111,6 +112,18 @@ def forbidden(fn: Callable[..., Any], *paths: str) -> Iterator[None]:
 
             patched.append((module, attr, original))
             setattr(module, attr, refuse)
+            # a package presents a name its submodule defines (tfmcourse.models.vit.patchify is
+            # tfmcourse.models.vit.model.patchify): refuse it there too, where the package's own code calls it
+            home = sys.modules.get(getattr(original, "__module__", None) or "")
+            home_name = getattr(original, "__name__", attr)
+            if (
+                home is not None
+                and home is not module
+                and home.__name__.startswith("tfmcourse.")
+                and getattr(home, home_name, None) is original
+            ):
+                patched.append((home, home_name, original))
+                setattr(home, home_name, refuse)
             for name, value in list(namespace.items()):
                 if value is original:
                     patched.append((namespace, name, original))
