@@ -252,3 +252,18 @@ def test_lm_loss_and_evaluate_lm_take_a_hugging_face_model():
     assert abs(lm_loss(hf, (x, y)).item() - lm_loss(ours, (x, y)).item()) < 1e-5
     assert abs(evaluate_lm(hf, tokens, 32) - evaluate_lm(ours, tokens, 32)) < 1e-5
     assert not hf.training
+
+
+def test_a_block_still_accepts_the_mask_it_used_to_need():
+    """Code written before blocks were causal by themselves passed ``mask=causal_mask(seq)``: it gets the
+    same output as without the mask, and a FutureWarning that the mask is no longer needed."""
+    from tfmcourse.attention import causal_mask
+    from tfmcourse.models.gpt import GPTConfig
+    from tfmcourse.models.gpt.model import GPTBlock
+
+    torch.manual_seed(0)
+    block = GPTBlock(GPTConfig(vocab_size=11, max_len=16, d_model=16, num_heads=2, num_layers=1)).eval()
+    x = torch.randn(2, 5, 16)
+    with pytest.warns(FutureWarning, match="causal by itself"):
+        with_mask = block(x, mask=causal_mask(5))
+    torch.testing.assert_close(with_mask, block(x), rtol=1e-5, atol=1e-6)

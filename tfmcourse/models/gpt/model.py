@@ -5,8 +5,9 @@ call enters the model; the Hugging Face copies are in :mod:`tfmcourse.models.gpt
 from __future__ import annotations
 
 import math
+import warnings
 
-from jaxtyping import Float, Int
+from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn
 
 from tfmcourse.blocks import FeedForward
@@ -43,15 +44,30 @@ class GPTBlock(nn.Module):
         self.dropout2 = nn.Dropout(config.dropout)
 
     def forward(
-        self, x: Float[Tensor, "batch seq d_model"], cache: KVCache | None = None, layer: int = 0
+        self,
+        x: Float[Tensor, "batch seq d_model"],
+        cache: KVCache | None = None,
+        layer: int = 0,
+        mask: Bool[Tensor, "*#mask #seq seq_k"] | None = None,
     ) -> Float[Tensor, "batch seq d_model"]:
         """``(batch, seq, d_model) -> (batch, seq, d_model)``: position ``i`` attends to the positions
         ``<= i`` (and to every cached one); ``cache``, ``layer``: the KV cache and this block's slot.
 
         Causal without a mask: one new token after a cache sees every key (nothing to mask); otherwise the
-        attention gets ``is_causal=True`` (aligned bottom-right after a cache)."""
+        attention gets ``is_causal=True`` (aligned bottom-right after a cache). ``mask`` (``True`` = may
+        attend) is still accepted from code written when a block needed one (``block(x, mask=causal_mask(
+        seq))``): it is used as given, with a ``FutureWarning`` that it is no longer needed."""
         h = self.norm1(x)
-        x = x + self.dropout1(self.attn(h, h, h, cache=cache, layer=layer, is_causal=x.shape[1] > 1)[0])
+        if mask is None:
+            attended = self.attn(h, h, h, cache=cache, layer=layer, is_causal=x.shape[1] > 1)[0]
+        else:
+            warnings.warn(
+                "GPTBlock is causal by itself: mask= is no longer needed (this mask is used as given)",
+                FutureWarning,
+                stacklevel=2,
+            )
+            attended = self.attn(h, h, h, mask=mask, cache=cache, layer=layer)[0]
+        x = x + self.dropout1(attended)
         return x + self.dropout2(self.ff(self.norm2(x)))
 
 
