@@ -97,7 +97,8 @@ def _slug(text: str) -> str:
 
 def md_blocks(text: str) -> list[tuple[str, str]]:
     """A ``.md`` page as ``(key, block)`` pairs: blocks separated by blank lines, keys slugs of their first
-    words (``-2``, ``-3`` ... when two blocks start alike). Joining the blocks with a blank line gives the page."""
+    words (``-2``, ``-3`` ... when two blocks start alike). Joining the blocks with a blank line gives the
+    page."""
     blocks = [b.strip("\n") for b in re.split(r"\n[ \t]*\n", text.strip("\n")) if b.strip()]
     seen: dict[str, int] = {}
     out = []
@@ -387,7 +388,8 @@ def write(root: Path = ROOT) -> int:
     bad = problems(root)
     if bad:
         print(
-            "zh: translations to update (the tests fail until they are; see `python tools/zh_edition.py todo STEM`):"
+            "zh: translations to update "
+            "(the tests fail until they are; see `python tools/zh_edition.py todo STEM`):"
         )
         for line in bad:
             print(f"  {line}")
@@ -474,7 +476,8 @@ def todo(stem: str, append: bool, root: Path = ROOT) -> int:
             path.read_text(encoding="utf-8")
             if path.is_file()
             else (
-                f"# Chinese text of {page.path.relative_to(root).as_posix()}, one entry per unit (see tools/zh_edition.py).\n"
+                f"# Chinese text of {page.path.relative_to(root).as_posix()}, "
+                "one entry per unit (see tools/zh_edition.py).\n"
             )
         )
         for key in absent:
