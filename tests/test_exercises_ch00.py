@@ -1,4 +1,5 @@
-"""The chapter-0 checker: the reference passes, the stub, the shortcuts and the wrong versions fail with a hint."""
+"""The chapter-0 checker: the reference passes, the stub, the shortcuts and the wrong versions fail with a
+hint."""
 
 from __future__ import annotations
 

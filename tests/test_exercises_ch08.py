@@ -3,6 +3,8 @@ the hint that names their mistake."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 from torch import nn
@@ -100,7 +102,7 @@ def test_package_versions_handed_in_as_themselves_are_refused(capsys):
     [
         (
             check.flops_per_token,
-            lambda n, l, d, s: perf.flops_per_token(n, l, d, s),
+            lambda n, layers, d, s: perf.flops_per_token(n, layers, d, s),
             "without tfmcourse.perf.flops_per_token",
         ),
         (check.mfu, lambda f, t, p: perf.mfu(f, t, p), "without tfmcourse.perf.mfu"),
@@ -120,13 +122,13 @@ def test_stub_fails_with_not_implemented(checker, fn):
 # ----------------------------------------------------------------------------- mutants
 
 FLOPS_MUTANTS = {
-    "forward only": (lambda n, l, d, s: 2 * n + 4 * l * d * s, "forward pass only"),
-    "no attention": (lambda n, l, d, s: 6 * n, "forgot the attention term"),
-    "attention forward": (lambda n, l, d, s: 6 * n + 4 * l * d * s, "tripled like"),
-    "seq squared": (lambda n, l, d, s: 6 * n + 12 * l * d * s * s, "seq squared"),
-    "3N": (lambda n, l, d, s: 3 * n + 12 * l * d * s, "2 FLOPs"),
-    "no layers": (lambda n, l, d, s: 6 * n + 12 * d * s, "per layer"),
-    "string": (lambda n, l, d, s: "many", "number"),
+    "forward only": (lambda n, layers, d, s: 2 * n + 4 * layers * d * s, "forward pass only"),
+    "no attention": (lambda n, layers, d, s: 6 * n, "forgot the attention term"),
+    "attention forward": (lambda n, layers, d, s: 6 * n + 4 * layers * d * s, "tripled like"),
+    "seq squared": (lambda n, layers, d, s: 6 * n + 12 * layers * d * s * s, "seq squared"),
+    "3N": (lambda n, layers, d, s: 3 * n + 12 * layers * d * s, "2 FLOPs"),
+    "no layers": (lambda n, layers, d, s: 6 * n + 12 * d * s, "per layer"),
+    "string": (lambda n, layers, d, s: "many", "number"),
 }
 
 
@@ -247,7 +249,7 @@ def test_train_loop_mutants(mistake, hint):
 
 def loop_lr_in_the_constructor_only(model, optimizer, loss_fn, batches, lr, warmup, clip_norm):
     losses = []
-    for step, batch in enumerate(batches, start=1):
+    for _step, batch in enumerate(batches, start=1):
         optimizer.zero_grad()
         loss = loss_fn(model, batch)
         loss.backward()
@@ -307,8 +309,6 @@ def test_checkers_leave_the_random_state_alone(checker, fn):
     torch.manual_seed(9)
     expected = torch.rand(2)
     torch.manual_seed(9)
-    try:
+    with contextlib.suppress(ExerciseError):
         checker(fn)
-    except ExerciseError:
-        pass
     assert torch.equal(torch.rand(2), expected)

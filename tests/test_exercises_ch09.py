@@ -99,7 +99,8 @@ def test_stub_fails(checker):
 
 
 def test_other_correct_solutions_pass(capsys):
-    """Solutions written with einsum and a where-mask, sort instead of topk, or sdpa in the cache step work too."""
+    """Solutions written with einsum and a where-mask, sort instead of topk, or sdpa in the cache step work
+    too."""
 
     def einsum_attention(x, w_qkv, w_o, num_heads):
         b, s, d = x.shape
@@ -244,32 +245,32 @@ def test_inverted_mask_without_nan_is_named():
 
 TOPK_MUTANTS = {
     "smallest": (
-        lambda l, k: l.masked_fill(l > l.topk(k, -1, largest=False).values[:, -1:], float("-inf")),
+        lambda x, k: x.masked_fill(x > x.topk(k, -1, largest=False).values[:, -1:], float("-inf")),
         "smallest",
     ),
-    "keeps_k_plus_one": (lambda l, k: ref_top_k_logits(l, min(k + 1, l.shape[-1])), "k \\+ 1"),
+    "keeps_k_plus_one": (lambda x, k: ref_top_k_logits(x, min(k + 1, x.shape[-1])), "k \\+ 1"),
     "keeps_k_minus_one": (
-        lambda l, k: l.masked_fill(l <= l.topk(k, -1).values[:, -1:], float("-inf")),
+        lambda x, k: x.masked_fill(x <= x.topk(k, -1).values[:, -1:], float("-inf")),
         "k - 1",
     ),
-    "zeros": (lambda l, k: l.masked_fill(l < l.topk(k, -1).values[:, -1:], 0.0), "set to 0"),
+    "zeros": (lambda x, k: x.masked_fill(x < x.topk(k, -1).values[:, -1:], 0.0), "set to 0"),
     "axis": (
-        lambda l, k: l.masked_fill(l < l.topk(min(k, l.shape[0]), 0).values[-1:], float("-inf")),
+        lambda x, k: x.masked_fill(x < x.topk(min(k, x.shape[0]), 0).values[-1:], float("-inf")),
         "wrong axis",
     ),
-    "probabilities": (lambda l, k: torch.softmax(ref_top_k_logits(l, k), -1), "probabilities"),
-    "nothing_removed": (lambda l, k: l.clone(), "Nothing was removed"),
+    "probabilities": (lambda x, k: torch.softmax(ref_top_k_logits(x, k), -1), "probabilities"),
+    "nothing_removed": (lambda x, k: x.clone(), "Nothing was removed"),
     "fill_minus_1e9": (
-        lambda l, k: l.masked_fill(l < l.topk(k, -1).values[:, -1:], -1e9),
+        lambda x, k: x.masked_fill(x < x.topk(k, -1).values[:, -1:], -1e9),
         "large negative number",
     ),
     "fill_finfo_min": (
-        lambda l, k: l.masked_fill(l < l.topk(k, -1).values[:, -1:], torch.finfo(l.dtype).min),
+        lambda x, k: x.masked_fill(x < x.topk(k, -1).values[:, -1:], torch.finfo(x.dtype).min),
         "large negative number",
     ),
-    "integer_mask": (lambda l, k: (l >= l.topk(k, -1).values[:, -1:]).long(), "integer or boolean"),
-    "integer_logits": (lambda l, k: ref_top_k_logits(l, k).nan_to_num().long(), "integer or boolean"),
-    "boolean_mask": (lambda l, k: l >= l.topk(k, -1).values[:, -1:], "integer or boolean"),
+    "integer_mask": (lambda x, k: (x >= x.topk(k, -1).values[:, -1:]).long(), "integer or boolean"),
+    "integer_logits": (lambda x, k: ref_top_k_logits(x, k).nan_to_num().long(), "integer or boolean"),
+    "boolean_mask": (lambda x, k: x >= x.topk(k, -1).values[:, -1:], "integer or boolean"),
 }
 
 

@@ -280,7 +280,7 @@ def recompute_everything(model, input_ids, max_new_tokens):
 def first_position(model, input_ids, max_new_tokens):
     out = model(input_ids, use_cache=True)
     ids = input_ids
-    for step in range(max_new_tokens):
+    for _step in range(max_new_tokens):
         next_token = out.logits[:, 0].argmax(-1, keepdim=True)
         ids = torch.cat([ids, next_token], dim=1)
         out = model(next_token, past_key_values=out.past_key_values, use_cache=True)

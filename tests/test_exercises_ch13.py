@@ -1,4 +1,5 @@
-"""Chapter 13 checkers: the reference passes, a stub fails, every common mistake gets its own hint, the package's
+"""Chapter 13 checkers: the reference passes, a stub fails, every common mistake gets its own hint, the
+package's
 answers are refused, and the learner's random state is kept."""
 
 from __future__ import annotations

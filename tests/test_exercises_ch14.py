@@ -83,7 +83,8 @@ def test_checkers_keep_the_random_state(checker, fn):
 
 
 def test_other_correct_solutions_pass(capsys):
-    """Written another way: float32 filters, a batched log-mel through a loop, math.floor, numpy-free loops."""
+    """Written another way: float32 filters, a batched log-mel through a loop, math.floor, numpy-free
+    loops."""
 
     def fb32(n_freqs, n_mels, sr, f_min, f_max):
         return ref_mel_filterbank(n_freqs, n_mels, sr, f_min, f_max).float()

@@ -29,9 +29,11 @@ def writes_it(x):
 @pytest.mark.parametrize("fn", [uses_module_attribute, uses_imported_name])
 def test_forbidden_catches_both_ways_of_calling(fn):
     x = torch.randn(2, 3)
-    with pytest.raises(ExerciseError, match="without torch.nn.functional.softmax"):
-        with forbidden(fn, "torch.nn.functional.softmax"):
-            run(fn, x)
+    with (
+        pytest.raises(ExerciseError, match="without torch.nn.functional.softmax"),
+        forbidden(fn, "torch.nn.functional.softmax"),
+    ):
+        run(fn, x)
     # restored afterwards, in the module and in the caller's namespace
     assert F.softmax is imported_softmax
     assert globals()["imported_softmax"] is F.softmax
@@ -134,10 +136,14 @@ def uses_tensor_method(x):
 
 def test_forbidden_catches_a_tensor_method_and_the_function_itself():
     x = torch.randn(2, 3)
-    with pytest.raises(ExerciseError, match="without torch.Tensor.softmax"):
-        with forbidden(uses_tensor_method, "torch.Tensor.softmax"):
-            run(uses_tensor_method, x)
+    with (
+        pytest.raises(ExerciseError, match="without torch.Tensor.softmax"),
+        forbidden(uses_tensor_method, "torch.Tensor.softmax"),
+    ):
+        run(uses_tensor_method, x)
     torch.testing.assert_close(x.softmax(-1), torch.softmax(x, -1))  # restored
-    with pytest.raises(ExerciseError, match="handed in torch.nn.functional.softmax itself"):
-        with forbidden(F.softmax, "torch.nn.functional.softmax"):
-            run(F.softmax, x, dim=-1)
+    with (
+        pytest.raises(ExerciseError, match="handed in torch.nn.functional.softmax itself"),
+        forbidden(F.softmax, "torch.nn.functional.softmax"),
+    ):
+        run(F.softmax, x, dim=-1)

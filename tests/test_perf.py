@@ -1,4 +1,5 @@
-"""Tests of tfmcourse.perf: parameter and FLOP counts against a hand count, the MFU table, timing and memory."""
+"""Tests of tfmcourse.perf: parameter and FLOP counts against a hand count, the MFU table, timing and
+memory."""
 
 from __future__ import annotations
 

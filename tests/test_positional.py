@@ -464,7 +464,8 @@ def test_causal_bag_of_tokens_accuracy_by_hand():
     tokens = torch.tensor([[1, 0, 0, 2, 0]])
     batch = OrderBatch(tokens=tokens, targets=torch.tensor([[IGNORE_INDEX, 1, 0, 0, 2]]))
     # causal: the most frequent token strictly before each position (ties: smallest id):
-    # 1 -> of (1) = 1 right; 2 -> of (1, 0) = 0 right; 3 -> of (1, 0, 0) = 0 right; 4 -> of (1, 0, 0, 2) = 0 wrong
+    # 1 -> of (1) = 1 right; 2 -> of (1, 0) = 0 right; 3 -> of (1, 0, 0) = 0 right; 4 -> of (1, 0, 0, 2) = 0
+    # wrong
     assert bag_of_tokens_accuracy(batch, 3, causal=True) == pytest.approx(0.75)
     # all other positions: 1 -> of (1, 0, 2, 0) = 0 wrong; 2 -> of (1, 0, 2, 0) = 0 right;
     # 3 -> of (1, 0, 0, 0) = 0 right; 4 -> of (1, 0, 0, 2) = 0 wrong

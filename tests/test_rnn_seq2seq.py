@@ -72,7 +72,7 @@ def test_attention_model_learns_to_copy_short_sequences():
     model = RNNSeq2Seq(5, 16, 8, attention=True, seed=0)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-2)
     g = torch.Generator().manual_seed(0)
-    for step in range(60):
+    for _step in range(60):
         src = copy_sequences(32, 4, num_values=5, generator=g)
         loss = F.cross_entropy(model(src, shifted(src, model.bos)).flatten(0, 1), src.flatten())
         optimizer.zero_grad(), loss.backward(), optimizer.step()

@@ -388,8 +388,8 @@ def write(root: Path = ROOT) -> int:
     bad = problems(root)
     if bad:
         print(
-            "zh: translations to update "
-            "(the tests fail until they are; see `python tools/zh_edition.py todo STEM`):"
+            "zh: translations to update (the tests fail until they are; see `python tools/zh_edition.py "
+            "todo STEM`):"
         )
         for line in bad:
             print(f"  {line}")
@@ -476,8 +476,8 @@ def todo(stem: str, append: bool, root: Path = ROOT) -> int:
             path.read_text(encoding="utf-8")
             if path.is_file()
             else (
-                f"# Chinese text of {page.path.relative_to(root).as_posix()}, "
-                "one entry per unit (see tools/zh_edition.py).\n"
+                f"# Chinese text of {page.path.relative_to(root).as_posix()}, one entry per unit (see "
+                "tools/zh_edition.py).\n"
             )
         )
         for key in absent:

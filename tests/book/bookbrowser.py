@@ -1,4 +1,5 @@
-"""Helpers of the built-book tests (fixtures in conftest.py): where things are, the browser, an offline page."""
+"""Helpers of the built-book tests (fixtures in conftest.py): where things are, the browser, an offline
+page."""
 
 from __future__ import annotations
 

@@ -95,7 +95,8 @@ def visit(server, browser):
             "math": math_count,
             "untypeset": tab.eval_on_selector_all(
                 ".math",
-                "els => els.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 80))",
+                "els => els.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, "
+                "80))",
             ),
             "raw_tex": sorted(set(RAW_TEX.findall(tab.evaluate(VISIBLE_TEXT_JS)))),
             "images": tab.eval_on_selector_all(

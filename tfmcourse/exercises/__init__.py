@@ -40,6 +40,8 @@ class ExerciseError(AssertionError):
     with ``TFMCOURSE_LANG=zh``, where the checker module is translated: see :mod:`.i18n`)."""
 
     def __init__(self, *args: Any) -> None:
+        #: the message as the checker wrote it, in English whatever the language (for checkers that test it)
+        self.english = " ".join(str(a) for a in args)
         super().__init__(*(translate(a) if isinstance(a, str) else a for a in args))
 
 
@@ -167,7 +169,10 @@ def _unusable(got: Any, want: torch.Tensor) -> str:
     if got.is_meta:
         return "is a tensor on the 'meta' device: it has a shape but no values. Compute real numbers"
     if got.is_complex() and not want.is_complex():
-        return f"is a complex tensor ({got.dtype}); the answer is real ({want.dtype}): do not use complex numbers"
+        return (
+            f"is a complex tensor ({got.dtype}); the answer is real ({want.dtype}): "
+            "do not use complex numbers"
+        )
     return ""
 
 
@@ -253,7 +258,8 @@ def fail(got: Any, want: torch.Tensor, what: str, hint: str) -> None:
     """Raise an :class:`ExerciseError` for a wrong ``got``, with shape or value details and ``hint``."""
     if isinstance(got, torch.Tensor) and tuple(got.shape) != tuple(want.shape):
         raise ExerciseError(
-            f"{what} should have shape {tuple(want.shape)}, but it has shape {tuple(got.shape)}. {hint}".strip()
+            f"{what} should have shape {tuple(want.shape)}, "
+            f"but it has shape {tuple(got.shape)}. {hint}".strip()
         )
     expect_close(got, want, what, hint)
     raise ExerciseError(f"{what} is wrong. {hint}".strip())  # reached only if the values happen to be close

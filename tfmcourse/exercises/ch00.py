@@ -48,7 +48,8 @@ def _global_max_softmax(x: torch.Tensor) -> torch.Tensor:
     return e / e.sum(dim=-1, keepdim=True)
 
 
-def _call(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+def _call(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> object:
+    """What the learner's ``fn(x)`` returned: anything at all (the checks that follow say what is wrong)."""
     with forbidden(fn, *FORBIDDEN):
         return run(fn, x)
 

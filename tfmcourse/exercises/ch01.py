@@ -344,7 +344,10 @@ def path_length(fn: Callable) -> None:
                 continue
             where = f"path_length({i}, {j}, {architecture!r}) returned {got!r}, but it should be {want}."
             if architecture == "rnn" and got == j - i + 1:
-                hint = "Count the recurrent steps between the positions: from i to j that is j - i, not j - i + 1."
+                hint = (
+                    "Count the recurrent steps between the positions: from i to j that is j - i, "
+                    "not j - i + 1."
+                )
             elif architecture == "rnn" and i != j and got == 1:
                 hint = "An RNN has no direct link from i to j: the state is passed on one step at a time."
             elif architecture == "attention" and i != j and got == j - i:

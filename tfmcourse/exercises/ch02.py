@@ -227,7 +227,8 @@ def _fail(got: Any, want: Tensor, what: str, hint: str) -> None:
         raise ExerciseError(f"{what} {problem}. {hint}".strip())
     if tuple(got.shape) != tuple(want.shape):
         raise ExerciseError(
-            f"{what} should have shape {tuple(want.shape)}, but it has shape {tuple(got.shape)}. {hint}".strip()
+            f"{what} should have shape {tuple(want.shape)}, "
+            f"but it has shape {tuple(got.shape)}. {hint}".strip()
         )
     expect_close(got, want, what, hint)
     raise ExerciseError(f"{what} is wrong. {hint}".strip())  # not reached: expect_close raised
@@ -238,7 +239,8 @@ def _fail(got: Any, want: Tensor, what: str, hint: str) -> None:
 
 @checker
 def attention_scores(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
-    """Check ``fn(q, k) -> q @ k^T / sqrt(d_k)``, shapes ``(..., seq_q, d_k), (..., seq_k, d_k) -> (..., seq_q, seq_k)``."""
+    """Check ``fn(q, k) -> q @ k^T / sqrt(d_k)``, shapes ``(..., seq_q, d_k), (..., seq_k, d_k) -> (...,
+    seq_q, seq_k)``."""
     g = _gen(2021)
     cases = [
         ("2-D", _randn(3, 4, g=g), _randn(5, 4, g=g)),

@@ -80,10 +80,19 @@ HINT_NORM_RESIDUAL = (
 )
 HINT_NO_MASK = "The mask is ignored: pass it to the self-attention, layer.self_attn(h, h, h, mask=mask)."
 HINT_MASK_INVERTED = "The mask sense is inverted: True means 'may attend'; pass the mask as it is, not ~mask."
-HINT_SWAPPED_NORMS = "The two LayerNorms are swapped: norm1 goes before the self-attention, norm2 before the feed-forward network."
-HINT_ONE_NORM = "You used the same LayerNorm twice: norm1 before the self-attention, norm2 before the feed-forward network."
+HINT_SWAPPED_NORMS = (
+    "The two LayerNorms are swapped: norm1 goes before the self-attention, norm2 before the feed-forward "
+    "network."
+)
+HINT_ONE_NORM = (
+    "You used the same LayerNorm twice: norm1 before the self-attention, norm2 before the feed-forward "
+    "network."
+)
 HINT_NO_FF = "The feed-forward sublayer is missing: after the attention, x = x + layer.ff(layer.norm2(x))."
-HINT_NO_SA = "The self-attention sublayer is missing: first x = x + self_attn(h, h, h, mask=mask)[0] with h = norm1(x)."
+HINT_NO_SA = (
+    "The self-attention sublayer is missing: first x = x + self_attn(h, h, h, mask=mask)[0] with h = "
+    "norm1(x)."
+)
 HINT_PARALLEL = (
     "Both sublayers read the layer's input: the feed-forward network must see the output of the "
     "attention sublayer, x = x + ff(norm2(x)) computed after x = x + self_attn(...)."
@@ -353,7 +362,8 @@ def pre_norm_encoder_layer(fn: Callable[..., Tensor]) -> None:
 
 
 def _ln_variant(x: Tensor, weight: Tensor, bias: Tensor, eps: float, mistake: str = "") -> Tensor:
-    """LayerNorm over the last axis, ``(x - mean) / sqrt(var + eps) * weight + bias``, with one ``mistake``."""
+    """LayerNorm over the last axis, ``(x - mean) / sqrt(var + eps) * weight + bias``, with one
+    ``mistake``."""
     dim = 0 if mistake == "wrong_axis" else -1
     mean = x.mean(dim=dim, keepdim=True)
     centred = x if mistake == "no_center" else x - mean

@@ -141,7 +141,8 @@ def tgt_mask(fn: Callable[[Tensor, int], Tensor]) -> None:
         if tuple(got.shape) in ((batch, seq, seq), (seq, seq)) and batch > 1:
             raise ExerciseError(
                 f"{what} has shape {tuple(got.shape)}, which does not broadcast correctly against the scores "
-                f"(batch, heads, seq, seq): its first axis would line up with the heads. Add a heads axis of size 1: "
+                "(batch, heads, seq, seq): its first axis would line up with the heads. Add a heads axis "
+                "of size 1: "
                 f"(batch, 1, seq, seq)."
             )
         expect_shape(got, (batch, 1, seq, seq), what)
@@ -157,7 +158,8 @@ def tgt_mask(fn: Callable[[Tensor, int], Tensor]) -> None:
             )
         bad = (got != want).nonzero()[0].tolist()
         raise ExerciseError(
-            f"{what} is wrong, e.g. at [batch {bad[0]}, 0, query {bad[2]}, key {bad[3]}]: got {bool(got[tuple(bad)])}, "
+            f"{what} is wrong, e.g. at [batch {bad[0]}, 0, query {bad[2]}, key {bad[3]}]: got "
+            f"{bool(got[tuple(bad)])}, "
             f"want {bool(want[tuple(bad)])}. Query i may attend to key j when j <= i and tgt[b, j] != pad_id."
         )
     passed("make_tgt_mask", "causal, padded keys masked, (batch, 1, seq, seq)")
@@ -304,7 +306,8 @@ def _own_forward_refused(layer: nn.Module, fn: Callable[..., Any]) -> Iterator[N
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise ExerciseError(
-            f"`{name}` called the decoder layer itself (layer(...) or one of its methods): that is the answer, "
+            f"`{name}` called the decoder layer itself (layer(...) or one of its methods): that is the "
+            "answer, "
             "not the exercise. Compute it from the submodules: layer.self_attn, layer.cross_attn, layer.ff, "
             "layer.norm1..3 and layer.dropout1..3."
         )
@@ -383,7 +386,8 @@ def decoder_layer(fn: Callable[..., Tensor]) -> None:
             rtol=1e-6,
             hint=(
                 "For each sublayer compute x = norm(x + dropout(sublayer(x))): self-attention (x, x, x, "
-                "mask=tgt_mask) with dropout1 and norm1, cross-attention (x, memory, memory, mask=memory_mask) with "
+                "mask=tgt_mask) with dropout1 and norm1, cross-attention (x, memory, memory, "
+                "mask=memory_mask) with "
                 "dropout2 and norm2, feed-forward with dropout3 and norm3."
             ),
         )
@@ -397,22 +401,26 @@ def decoder_layer(fn: Callable[..., Tensor]) -> None:
 # ------------------------------------------------------------------------------ teacher-forced loss
 HINT_LOSS_NO_SHIFT = (
     "The decoder reads the very tokens it must predict: with the causal mask, position i sees token i and "
-    "copies it. Feed tgt[:, :-1] (<bos> y1 .. yn) and predict tgt[:, 1:] (y1 .. yn <eos>), one position ahead."
+    "copies it. Feed tgt[:, :-1] (<bos> y1 .. yn) and predict tgt[:, 1:] (y1 .. yn <eos>), one position "
+    "ahead."
 )
 HINT_LOSS_REVERSE_SHIFT = (
     "The shift goes the wrong way: the decoder's input starts with <bos>, tgt[:, :-1], and position i must "
     "predict the NEXT token, tgt[:, 1:]."
 )
 HINT_LOSS_NO_CAUSAL = (
-    "The target mask has no causal part, so every position sees the later target tokens, the answers. Use the "
+    "The target mask has no causal part, so every position sees the later target tokens, the answers. Use "
+    "the "
     "causal + padding mask of tgt[:, :-1] (make_tgt_mask of section 6.2)."
 )
 HINT_LOSS_NO_TGT_MASK = (
-    "No target mask: every position sees the whole target, the answers included. Pass the causal + padding mask "
+    "No target mask: every position sees the whole target, the answers included. Pass the causal + padding "
+    "mask "
     "of the decoder's input tgt[:, :-1] (make_tgt_mask of section 6.2)."
 )
 HINT_LOSS_NO_SRC_MASK = (
-    "The source padding is not masked: pass src_mask = (src != pad_id)[:, None, None, :] to the encoder and the "
+    "The source padding is not masked: pass src_mask = (src != pad_id)[:, None, None, :] to the encoder "
+    "and the "
     "same mask as memory_mask to the decoder's cross-attention."
 )
 HINT_LOSS_NO_ENCODER_MASK = (
@@ -475,7 +483,8 @@ def _quiet_class(cls: type) -> type:
 
 
 def _seq2seq_cases() -> list[tuple[nn.Module, Tensor, Tensor, int]]:
-    """Two small float64 models (padding id 0 and 3) with padded sources and targets ``[<bos> .. <eos> pad]``."""
+    """Two small float64 models (padding id 0 and 3) with padded sources and targets ``[<bos> .. <eos>
+    pad]``."""
     from tfmcourse.transformer import Transformer
 
     g = torch.Generator().manual_seed(606)
@@ -547,8 +556,10 @@ def seq2seq_loss(fn: Callable[..., Tensor]) -> None:
                     "is hard-coded as 0: use the pad_id argument."
                 )
         raise ExerciseError(
-            f"{what} returned {got.item():.6f}, expected {want.item():.6f}. Feed tgt[:, :-1] with the causal + "
-            "padding mask, the source with its padding mask (also as memory_mask), and average the cross entropy "
+            f"{what} returned {got.item():.6f}, expected {want.item():.6f}. Feed tgt[:, :-1] with the "
+            "causal + "
+            "padding mask, the source with its padding mask (also as memory_mask), and average the cross "
+            "entropy "
             "against tgt[:, 1:] over the targets that are not pad_id."
         )
     passed("seq2seq_loss", "shifted target, three masks, padding ignored")

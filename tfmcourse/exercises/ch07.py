@@ -156,7 +156,11 @@ def label_smoothed_loss(fn: Callable[[Tensor, Tensor, float, int], Tensor]) -> N
         )
         raise ExerciseError(
             f"{what} is {got.item():.6f} but should be {want.item():.6f}. "
-            f"{hint or 'Per position: (1 - smoothing) * -log p[target] + smoothing * mean(-log p); then average over the non-padding positions.'}"
+            + (
+                hint
+                or "Per position: (1 - smoothing) * -log p[target] + smoothing * mean(-log p); then average "
+                "over the non-padding positions."
+            )
         )
     passed("label_smoothed_loss", f"{len(cases)} cases, equal to F.cross_entropy(label_smoothing=...)")
 
@@ -211,7 +215,8 @@ def warmup_lr(fn: Callable[[int, int, int], float]) -> None:
                 got = got.item()
             if not isinstance(got, (int, float)) or isinstance(got, bool):
                 raise ExerciseError(
-                    f"warmup_lr({step}, {d_model}, {warmup}) returned a {type(got).__name__}. {HINT_NOT_NUMBER}"
+                    f"warmup_lr({step}, {d_model}, {warmup}) returned a {type(got).__name__}. "
+                    f"{HINT_NOT_NUMBER}"
                 )
             got_all.append(float(got))
             want_all.append(_ref_noam(step, d_model, warmup))
@@ -233,8 +238,10 @@ def warmup_lr(fn: Callable[[int, int, int], float]) -> None:
             i for i, (a, b) in enumerate(zip(got_all, want_all)) if not math.isclose(a, b, rel_tol=1e-9)
         )
         raise ExerciseError(
-            f"warmup_lr({steps[bad]}, d_model={d_model}, warmup={warmup}) is {got_all[bad]:.6g} but should be "
-            f"{want_all[bad]:.6g}. {hint or 'The rate is d_model**-0.5 * min(step**-0.5, step * warmup**-1.5).'}"
+            f"warmup_lr({steps[bad]}, d_model={d_model}, warmup={warmup}) is {got_all[bad]:.6g} but should "
+            "be "
+            f"{want_all[bad]:.6g}. "
+            f"{hint or 'The rate is d_model**-0.5 * min(step**-0.5, step * warmup**-1.5).'}"
         )
     passed("warmup_lr", f"{count} steps in {len(configs)} settings")
 
@@ -475,26 +482,26 @@ def greedy(fn: Callable[..., Tensor]) -> None:
 
 def _eos_then_more(x: Tensor, eos_id: int, pad_id: int) -> bool:
     """True when some row has a non-padding token after its first <eos>."""
-    for row in x.tolist():
-        if eos_id in row and any(t != pad_id for t in row[row.index(eos_id) + 1 :]):
-            return True
-    return False
+    return any(eos_id in row and any(t != pad_id for t in row[row.index(eos_id) + 1 :]) for row in x.tolist())
 
 
 # ------------------------------------------------------------------------------ beam search step
 
 HINT_BEAM_PER_PREFIX = (
     "You picked the best tokens of each prefix separately. Beam search ranks ALL the extensions together: "
-    "scores[:, None] + log_probs is a (k, vocab) table; flatten it and take the beam_size best of the k * vocab "
+    "scores[:, None] + log_probs is a (k, vocab) table; flatten it and take the beam_size best of the k * "
+    "vocab "
     "candidates (a good prefix may have several of the best extensions, a bad one none)."
 )
 HINT_BEAM_NO_PREFIX_SCORE = (
-    "The candidates are ranked by the next token's log-probability alone: a candidate's score is its prefix's "
+    "The candidates are ranked by the next token's log-probability alone: a candidate's score is its "
+    "prefix's "
     "score plus that log-probability, scores[i] + log_probs[i, token] (the log of the product of the "
     "probabilities)."
 )
 HINT_BEAM_EOS_LIVE = (
-    "A candidate that ends in <eos> is finished: it goes to `finished` and is NOT extended further. The new beams "
+    "A candidate that ends in <eos> is finished: it goes to `finished` and is NOT extended further. The "
+    "new beams "
     "are the beam_size best candidates that do not end in <eos>."
 )
 HINT_BEAM_EOS_DROPPED = (
@@ -612,8 +619,9 @@ def _same_step(a: tuple, b: tuple) -> bool:
 
 
 def _beam_cases() -> list[tuple[str, list[list[int]], Tensor, Tensor, int, int]]:
-    """(description, prefixes, scores, log_probs, beam_size, eos_id): a first step, a step where <eos> is among
-    the best, a step where one prefix owns most of the best extensions, and one with fewer prefixes than beams."""
+    """(description, prefixes, scores, log_probs, beam_size, eos_id): a first step, a step where <eos> is
+    among the best, a step where one prefix owns most of the best extensions, and one with fewer prefixes
+    than beams."""
     g = torch.Generator().manual_seed(7070)
     vocab, eos = 7, 2
 
@@ -687,8 +695,9 @@ def beam_step(fn: Callable[..., Any]) -> None:
             f"{[round(s, 4) for s in want[1]]} and finished {[(t, round(s, 4)) for t, s in want[2]]}. "
             + (
                 hint
-                or "Rank all k * vocab extensions by prefix score + token log-probability; the beam_size best "
-                "that end in <eos> are finished, the beam_size best others are the new beams, best first."
+                or "Rank all k * vocab extensions by prefix score + token log-probability; the beam_size "
+                "best that end in <eos> are finished, the beam_size best others are the new beams, best "
+                "first."
             )
         )
     passed(

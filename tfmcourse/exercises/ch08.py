@@ -119,7 +119,10 @@ def flops_per_token(fn: Callable[[int, int, int, int], float]) -> None:
 # ----------------------------------------------------------------------------- MFU
 
 HINT_PERCENT = "Return a fraction between 0 and 1 (0.42), not a percentage (42)."
-HINT_INVERTED = "The ratio is upside down: MFU = achieved FLOP/s / peak FLOP/s, achieved = flops_per_token * tokens_per_second."
+HINT_INVERTED = (
+    "The ratio is upside down: MFU = achieved FLOP/s / peak FLOP/s, achieved = flops_per_token * "
+    "tokens_per_second."
+)
 HINT_TIMES_3 = "flops_per_token already counts the backward pass (the 6 of 6N): do not multiply by 3 again."
 HINT_UNKNOWN = (
     "When peak_flops is the string 'unknown' (a device that is not in the table), return 'unknown': never "
@@ -197,7 +200,8 @@ HINT_LOSS_VALUE = (
 )
 HINT_NO_STEP = "The parameters did not change: call optimizer.step() after the loop."
 HINT_CONCATENATED = (
-    "loss_fn was called once, on all the micro-batches concatenated: that is one big batch, with the memory of "
+    "loss_fn was called once, on all the micro-batches concatenated: that is one big batch, with the "
+    "memory of "
     "the big batch, not gradient accumulation. Call loss_fn(model, micro_batch) once per micro-batch and "
     "backward() each (divided by the number of micro-batches)."
 )
@@ -313,7 +317,8 @@ def accumulated_step(fn: Callable[[nn.Module, torch.optim.Optimizer, Callable, l
             raise ExerciseError(f"With {k} micro-batches: {HINT_CONCATENATED}")
         if sorted(loss_fn.sizes) != sorted(sizes):
             raise ExerciseError(
-                f"With {k} micro-batches of {sizes[0]} examples, loss_fn was called {len(loss_fn.sizes)} times, on "
+                f"With {k} micro-batches of {sizes[0]} examples, loss_fn was called {len(loss_fn.sizes)} "
+                "times, on "
                 f"batches of {loss_fn.sizes} examples: call it exactly once per micro-batch."
             )
         if not torch.allclose(got, want, rtol=1e-9, atol=1e-12):
@@ -368,7 +373,8 @@ HINT_LOOP_PER_TENSOR = (
     "together (one scale factor for all): torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)."
 )
 HINT_LOOP_CLIP_VALUE = (
-    "The gradients were clipped element by element (clip_grad_value_): that changes their direction. Clip the "
+    "The gradients were clipped element by element (clip_grad_value_): that changes their direction. Clip "
+    "the "
     "global norm instead, torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)."
 )
 HINT_LOOP_NO_ZERO = (
@@ -463,7 +469,8 @@ def _loop_cases() -> list[tuple[str, int, float, int, float]]:
 
 @checker
 def train_loop(fn: Callable[..., list]) -> None:
-    """Check ``fn(model, optimizer, loss_fn, batches, lr, warmup, clip_norm) -> list of losses``: one Adam step
+    """Check ``fn(model, optimizer, loss_fn, batches, lr, warmup, clip_norm) -> list of losses``: one Adam
+    step
     per batch with a linear warmup of the learning rate and the gradients' global norm clipped."""
     g = torch.Generator().manual_seed(808)
     for name, n, lr, warmup, clip_norm in _loop_cases():

@@ -104,7 +104,8 @@ HINT_TOPK_NOTHING_REMOVED = "Nothing was removed: set the logits outside the top
 
 HINT_STEP_NOT_STORED = (
     "The cache is not updated: after the step, cache['k'] and cache['v'] must hold the keys and values "
-    "of *every* position so far, the new one appended at the end (cache['k'] = torch.cat([old, k_new], dim=1))."
+    "of *every* position so far, the new one appended at the end (cache['k'] = torch.cat([old, k_new], "
+    "dim=1))."
 )
 HINT_STEP_ONLY_NEW = (
     "The cache holds only the newest key and value: store the concatenation of the old ones and the new "
@@ -264,7 +265,8 @@ def causal_self_attention(fn: Callable[..., Tensor]) -> None:
             raise ExerciseError(f"{where} returned a {type(got).__name__}: return only the output tensor.")
         if isinstance(got, Tensor) and torch.isnan(got).any():
             raise ExerciseError(
-                f"{where} contains NaN: a query row whose keys are all masked gives softmax(-inf, ..., -inf). "
+                f"{where} contains NaN: a query row whose keys are all masked gives softmax(-inf, ..., "
+                "-inf). "
                 f"{HINT_NO_DIAGONAL if torch.isnan(got[:, 0]).any() else HINT_MASK_INVERTED}"
             )
         if isinstance(got, Tensor) and is_close(got, want):
@@ -454,13 +456,15 @@ def attention_step(fn: Callable[[Tensor, Tensor, Tensor, Tensor, dict], Tensor])
                 )
             if ck.ndim != 3 or ck.shape[0] != b or ck.shape[-1] != d:
                 raise ExerciseError(
-                    f"{where}: cache['k'] has shape {tuple(ck.shape)}, expected {(b, t + 1, d)}. {HINT_STEP_AXIS}"
+                    f"{where}: cache['k'] has shape {tuple(ck.shape)}, expected {(b, t + 1, d)}. "
+                    f"{HINT_STEP_AXIS}"
                 )
             if "k" in before and tuple(ck.shape) == tuple(before["k"].shape) and torch.equal(ck, before["k"]):
                 raise ExerciseError(f"{where}: {HINT_STEP_NOT_STORED}")
             if tuple(ck.shape) == (b, 1, d) and t > 0:
                 raise ExerciseError(
-                    f"{where}: cache['k'] has shape {tuple(ck.shape)}, expected {(b, t + 1, d)}. {HINT_STEP_ONLY_NEW}"
+                    f"{where}: cache['k'] has shape {tuple(ck.shape)}, expected {(b, t + 1, d)}. "
+                    f"{HINT_STEP_ONLY_NEW}"
                 )
             if tuple(ck.shape) != (b, t + 1, d):
                 raise ExerciseError(

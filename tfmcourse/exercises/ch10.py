@@ -192,7 +192,8 @@ def hf_block_weights(fn: Callable[[Any], dict]) -> None:
         extra = [k for k in got if k not in HF_BLOCK_KEYS]
         if missing or extra:
             raise ExerciseError(
-                f"{where}: the names are not GPT-2's. Missing: {missing or 'none'}; unexpected: {extra or 'none'}. "
+                f"{where}: the names are not GPT-2's. Missing: {missing or 'none'}; unexpected: "
+                f"{extra or 'none'}. "
                 f"One GPT-2 block has exactly these entries: {list(HF_BLOCK_KEYS)}."
             )
         for key in HF_BLOCK_KEYS:
@@ -205,7 +206,8 @@ def hf_block_weights(fn: Callable[[Any], dict]) -> None:
             hint = _diagnose_entry(key, value.detach(), want)
             if tuple(value.shape) != tuple(w.shape):
                 raise ExerciseError(
-                    f"{where}: {key} has shape {tuple(value.shape)}, GPT-2 expects {tuple(w.shape)}. {hint}".strip()
+                    f"{where}: {key} has shape {tuple(value.shape)}, "
+                    f"GPT-2 expects {tuple(w.shape)}. {hint}".strip()
                 )
             raise ExerciseError(f"{where}: {key} has the right shape but wrong values. {hint}".strip())
         # Everything in place: load it and compare the logits, the test that matters.
@@ -217,7 +219,8 @@ def hf_block_weights(fn: Callable[[Any], dict]) -> None:
         if not is_close(got_logits, want_logits):
             err = (got_logits - want_logits).abs().max().item()
             raise ExerciseError(
-                f"{where}: loaded into GPT2LMHeadModel, the block gives other logits (largest difference {err:.2g})."
+                f"{where}: loaded into GPT2LMHeadModel, the block gives other logits (largest difference "
+                f"{err:.2g})."
             )
     passed("hf_block_weights", "two block shapes; GPT2LMHeadModel with your block gives our logits")
 
@@ -340,7 +343,8 @@ def bpe_merge_step(fn: Callable[[dict], tuple]) -> None:
             raise ExerciseError(f"{where} returned the pair {pair!r}. {HINT_BPE_PAIR_TYPE}")
         if not isinstance(new_words, dict):
             raise ExerciseError(
-                f"{where}: new_words is a {type(new_words).__name__}, it should be a dict {{word tuple: count}}."
+                f"{where}: new_words is a {type(new_words).__name__}, it should be a dict "
+                f"{{word tuple: count}}."
             )
         pair = tuple(pair) if isinstance(pair, list) else pair
         new_words = {tuple(k) if isinstance(k, list) else k: v for k, v in new_words.items()}
@@ -409,10 +413,9 @@ def _greedy_variant(model, ids: Tensor, n: int, mistake: str = "") -> Tensor:
     """Greedy decoding by re-running the whole sequence (the reference), or with ``mistake``."""
     out = ids
     for _ in range(n):
-        if mistake == "no_past":  # after the prompt, the model sees the newest token only
-            seq = out[:, -1:] if out.shape[1] > ids.shape[1] else ids
-        else:
-            seq = out
+        seq = out
+        if mistake == "no_past" and out.shape[1] > ids.shape[1]:  # after the prompt: the newest token only
+            seq = out[:, -1:]
         logits = model(seq).logits
         # With a cache only the prompt's call has more than one position: position 0 differs there only.
         first = mistake == "first_position_always" or (
@@ -473,7 +476,10 @@ def greedy_generate(fn: Callable[[Any, Tensor, int], Tensor]) -> None:
                     hint = h
                     break
             if not torch.equal(got[:, :prompt_len].long(), ids):
-                hint = "The prompt at the start of the result was changed: keep input_ids as they are and append."
+                hint = (
+                    "The prompt at the start of the result was changed: keep input_ids as they are "
+                    "and append."
+                )
             raise ExerciseError(
                 f"{where} gives other tokens than greedy decoding:\n  expected {want.tolist()}\n"
                 f"  got      {got.tolist()}\n  {hint}".rstrip()

@@ -44,7 +44,8 @@ HINT_MASK_INVERTED = (
 )
 HINT_MASK_QUERIES = (
     "The mask hides padding *queries* (rows) instead of padding *keys* (columns): the mask has shape "
-    "(batch, 1, seq_k) and broadcasts over the queries; every query, padding included, attends to the real keys."
+    "(batch, 1, seq_k) and broadcasts over the queries; every query, padding included, attends to the real "
+    "keys."
 )
 HINT_ZERO_FILL = (
     "The padding scores are set to 0 instead of -inf: exp(0) is not 0, so the padding keys still get "
@@ -312,7 +313,8 @@ def bert_masking(fn: Callable[[Tensor, int, torch.Generator], tuple[Tensor, Tens
         got_random = random_ids.numel() / n
         if abs(masked - 0.8) > 0.04 or abs(got_random - want_random) > 0.03 or abs(kept - want_kept) > 0.03:
             raise ExerciseError(
-                f"{where}: of the picked tokens {masked:.0%} became [MASK], {got_random:.0%} a random token and "
+                f"{where}: of the picked tokens {masked:.0%} became [MASK], {got_random:.0%} a random "
+                "token and "
                 f"{kept:.0%} stayed. {HINT_SPLIT}"
             )
     passed("bert_masking", "15% picked, 80/10/10, labels and specials checked on two vocabularies")

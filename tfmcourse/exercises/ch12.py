@@ -1,4 +1,5 @@
-"""Checkers for the exercises of chapter 12 (ViT: patchify, [CLS] and positions, a ViT forward from its parts).
+"""Checkers for the exercises of chapter 12 (ViT: patchify, [CLS] and positions, a ViT forward from its
+parts).
 
 Each checker computes its references first, then runs the learner's function (with the package function
 it re-implements forbidden) and, when the answer is wrong, names the likely mistake::
@@ -203,7 +204,10 @@ def cls_and_positions(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> None:
     wants = [_cls_variant(*c) for c in cases]
     for case, want in zip(cases, wants):
         x, cls, pos = case
-        where = f"cls_and_positions(patch_vectors {tuple(x.shape)}, cls_token {tuple(cls.shape)}, pos_embed {tuple(pos.shape)})"
+        where = (
+            f"cls_and_positions(patch_vectors {tuple(x.shape)}, cls_token {tuple(cls.shape)}, "
+            f"pos_embed {tuple(pos.shape)})"
+        )
         got = run(fn, *case)
         if isinstance(got, Tensor) and is_close(got, want):
             continue

@@ -50,7 +50,8 @@ HINT_LOSS_ONE_WAY_IMAGE = (
     "the text-to-image one (the columns: cross-entropy of the transposed logits)."
 )
 HINT_LOSS_ONE_WAY_TEXT = (
-    "Only one direction: you have the text-to-image cross-entropy (columns); CLIP's loss is the mean of it and "
+    "Only one direction: you have the text-to-image cross-entropy (columns); CLIP's loss is the mean of it "
+    "and "
     "the image-to-text one (the rows)."
 )
 HINT_LOSS_SUM = "The two cross-entropies are added: CLIP takes their mean, (loss_images + loss_texts) / 2."
@@ -317,7 +318,8 @@ def eot_pool(fn: Callable[[Tensor, Tensor, int], Tensor]) -> None:
     first end-of-text token."""
     g = _gen(1717)
     cases = []
-    # (EOT id, a vocabulary where some ids are larger than EOT, padding 0 after the EOT; one row with two EOTs)
+    # (EOT id, a vocabulary where some ids are larger than EOT, padding 0 after the EOT; one row with two
+    # EOTs)
     for batch, seq, d, eot in ((4, 7, 5, 3), (3, 6, 4, 9), (5, 8, 3, 2)):
         states = torch.randn(batch, seq, d, generator=g, dtype=torch.float64)
         ids = torch.zeros(batch, seq, dtype=torch.long)

@@ -48,11 +48,13 @@ HINT_FB_LN = (
 )
 HINT_FB_BINS = (
     "The bin frequencies are wrong: bin k of an n_fft-point spectrum is at k * sample_rate / n_fft Hz, "
-    "so the n_freqs = n_fft // 2 + 1 bins run from 0 to sample_rate / 2: torch.linspace(0, sample_rate / 2, n_freqs)."
+    "so the n_freqs = n_fft // 2 + 1 bins run from 0 to sample_rate / 2: torch.linspace(0, sample_rate / "
+    "2, n_freqs)."
 )
 HINT_FB_MEL_SPACE = (
     "Your triangles are straight lines in mels; these filters are triangles in Hz: rising "
-    "(f - lower) / (centre - lower) and falling (upper - f) / (upper - centre), with f, lower, centre, upper in Hz."
+    "(f - lower) / (centre - lower) and falling (upper - f) / (upper - centre), with f, lower, centre, "
+    "upper in Hz."
 )
 HINT_FB_NORM = (
     "The filters are area-normalised (Slaney's norm, 2 / (upper - lower)): this exercise asks for "
@@ -65,7 +67,10 @@ HINT_FB_CLAMP = (
 )
 HINT_FB_RANGE = "f_min and f_max are ignored: the edge points run from hz_to_mel(f_min) to hz_to_mel(f_max)."
 
-HINT_LM_MAGNITUDE = "You used the magnitude |X| of the STFT: the mel filters weigh the power |X|^2 (torch.stft(...).abs() ** 2)."
+HINT_LM_MAGNITUDE = (
+    "You used the magnitude |X| of the STFT: the mel filters weigh the power |X|^2 (torch.stft(...).abs() "
+    "** 2)."
+)
 HINT_LM_20LOG = "Decibels of a power are 10 * log10(power); 20 * log10 is for amplitudes."
 HINT_LM_LN = "Use log10 for decibels: 10 * torch.log10(...), not the natural log."
 HINT_LM_NO_WINDOW = (
@@ -99,7 +104,10 @@ HINT_CL_DIVIDE = (
 HINT_CL_FLOAT = "Return an int: use integer division //, not /."
 HINT_CL_FIRST = "Apply every layer in turn, each to the length the previous one left, not only the first."
 
-HINT_CTC_NO_COLLAPSE = "Repeats are not collapsed: 7 7 7 on consecutive frames is one 7 (keep a label only when it differs from the previous frame's)."
+HINT_CTC_NO_COLLAPSE = (
+    "Repeats are not collapsed: 7 7 7 on consecutive frames is one 7 (keep a label only when it differs "
+    "from the previous frame's)."
+)
 HINT_CTC_KEEP_BLANK = "The blanks are still there: after collapsing the repeats, drop the blank label."
 HINT_CTC_BLANK_FIRST = (
     "You removed the blanks before collapsing: then 7 _ 7 becomes 7 7 -> 7, but the blank between them "
@@ -260,7 +268,10 @@ def mel_filterbank(fn: Callable[..., Tensor]) -> None:
     )
     for case, want in zip(cases, wants):
         n_freqs, n_mels, sr, f_min, f_max = case
-        what = f"mel_filterbank(n_freqs={n_freqs}, n_mels={n_mels}, sample_rate={sr}, f_min={f_min}, f_max={f_max})"
+        what = (
+            f"mel_filterbank(n_freqs={n_freqs}, n_mels={n_mels}, sample_rate={sr}, "
+            f"f_min={f_min}, f_max={f_max})"
+        )
         with forbidden(fn, *forbid):
             got = run(fn, n_freqs, n_mels, sr, f_min, f_max)
         if isinstance(got, Tensor) and got.is_floating_point() and is_close(got.double(), want, atol=1e-6):
@@ -504,7 +515,11 @@ def ctc_greedy_decode(fn: Callable[[Tensor, int], list[int]]) -> None:
         hint = (everywhere or here or [""])[0]
         raise ExerciseError(
             f"{what} returned {got}, expected {want}. "
-            f"{hint or 'Take the argmax per frame, keep a label when it differs from the previous frame, then drop the blanks.'}"
+            + (
+                hint
+                or "Take the argmax per frame, keep a label when it differs from the previous frame, then "
+                "drop the blanks."
+            )
         )
     passed("ctc_greedy_decode", f"{len(cases)} cases, repeated digits and a blank that is not 0")
 
