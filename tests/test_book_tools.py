@@ -74,7 +74,7 @@ def test_the_cache_is_dropped_when_the_inputs_change(tmp_path, monkeypatch):
     module.write_text("A = 1\n")
     monkeypatch.setenv("TFMCOURSE_SEED", "1")
     assert tool.fingerprint(tmp_path) != first
-    assert {p.name for p in tool.input_files(ROOT)} >= {"explorer.py", "requirements.txt", "static_kernel.py"}
+    assert {p.name for p in tool.input_files(ROOT)} >= {"page.py", "requirements.txt", "static_kernel.py"}
 
 
 def test_static_kernel_gives_one_final_line_per_bar_and_leaks_no_name(monkeypatch):

@@ -44,7 +44,7 @@ def test_multihead_split_merge_draws_every_head(num_heads):
     plt.close(fig)
 
 
-def test_multihead_split_merge_refuses_bad_head_counts():
+def test_multihead_split_merge_refuses_bad_head_counts(no_type_checks):
     for bad in (0, 5, 2.0, True):
         with pytest.raises(ValueError, match="num_heads"):
             diagrams.multihead_split_merge(bad)

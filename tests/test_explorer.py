@@ -99,22 +99,30 @@ def test_save_writes_a_standalone_page(tmp_path):
 @pytest.mark.parametrize(
     "maps, match",
     [
-        ({}, "examples is empty"),
-        ({"a": []}, "has no AttentionMap"),
+        (lambda: {}, "examples is empty"),
+        (lambda: {"a": []}, "has no AttentionMap"),
         (
-            {"a": [AttentionMap("l", torch.rand(2, 3), ["x", "y"])]},
+            lambda: {"a": [AttentionMap("l", torch.rand(2, 3), ["x", "y"])]},
             r"\(heads, seq_q, seq_k\), got shape \(2, 3\)",
         ),
-        ({"a": [AttentionMap("l", random_weights(1, 2, 3), ["x"])]}, r"1 query labels .*seq_q = 2"),
-        ({"a": [AttentionMap("l", random_weights(1, 2, 3), ["x", "y"], ["k"])]}, r"1 key labels .*seq_k = 3"),
-        ({"a": [AttentionMap("l", torch.full((1, 2, 2), float("nan")), ["x", "y"])]}, "probabilities"),
-        ({"a": [AttentionMap("l", 3 * torch.ones(1, 2, 2), ["x", "y"])]}, "probabilities"),
-        ({"a": ["not a map"]}, "expected AttentionMap"),
+        (lambda: {"a": [AttentionMap("l", random_weights(1, 2, 3), ["x"])]}, r"1 query labels .*seq_q = 2"),
+        (
+            lambda: {"a": [AttentionMap("l", random_weights(1, 2, 3), ["x", "y"], ["k"])]},
+            r"1 key labels .*seq_k = 3",
+        ),
+        (
+            lambda: {"a": [AttentionMap("l", torch.full((1, 2, 2), float("nan")), ["x", "y"])]},
+            "probabilities",
+        ),
+        (lambda: {"a": [AttentionMap("l", 3 * torch.ones(1, 2, 2), ["x", "y"])]}, "probabilities"),
+        (lambda: {"a": ["not a map"]}, "expected AttentionMap"),
     ],
 )
-def test_attention_explorer_rejects_bad_input(maps, match):
+def test_attention_explorer_rejects_bad_input(maps, match, no_type_checks):
+    """The maps are made in the test, with the annotations not enforced: a learner's (seq_q, seq_k) weights
+    get the ValueError that says what to do."""
     with pytest.raises(ValueError, match=match):
-        attention_explorer(maps)
+        attention_explorer(maps())
 
 
 def test_attention_explorer_refuses_a_page_too_heavy():
@@ -151,7 +159,7 @@ def test_sampling_data_and_reference_distribution():
         ((["a"], torch.tensor([[0.0, float("inf")]]), list("ab")), "finite"),
     ],
 )
-def test_sampling_explorer_rejects_bad_input(args, match):
+def test_sampling_explorer_rejects_bad_input(args, match, no_type_checks):
     with pytest.raises(ValueError, match=match):
         sampling_explorer(*args)
 

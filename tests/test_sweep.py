@@ -117,7 +117,7 @@ NOTEBOOKS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_every_sweep_is_fresh(notebook):
     """A chapter that records numbers has a sweep over seeds 0-3 made with its current code."""
-    if not sweep._records(notebook):
+    if not sweep.runner._records(notebook):
         pytest.skip(f"{notebook.name} records nothing")
     chapter = notebook.name[:2]
     path = sweep.DATA / f"sweep_{chapter}.json"

@@ -24,7 +24,8 @@ N = 6  # queries and keys in the picture
 
 
 def causal_pattern(n: int = N, decay: float = 0.8) -> np.ndarray:
-    """``(n, n)`` weights: row ``i`` is ``softmax(-decay * (i - j))`` over ``j <= i``, 0 above the diagonal."""
+    """``(n, n)`` weights: row ``i`` is ``softmax(-decay * (i - j))`` over ``j <= i``, 0 above the
+    diagonal."""
     i, j = np.indices((n, n))
     scores = np.where(j <= i, -decay * (i - j), -np.inf)
     w = np.exp(scores - scores.max(axis=1, keepdims=True))

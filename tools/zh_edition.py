@@ -97,7 +97,8 @@ def _slug(text: str) -> str:
 
 def md_blocks(text: str) -> list[tuple[str, str]]:
     """A ``.md`` page as ``(key, block)`` pairs: blocks separated by blank lines, keys slugs of their first
-    words (``-2``, ``-3`` ... when two blocks start alike). Joining the blocks with a blank line gives the page."""
+    words (``-2``, ``-3`` ... when two blocks start alike). Joining the blocks with a blank line gives the
+    page."""
     blocks = [b.strip("\n") for b in re.split(r"\n[ \t]*\n", text.strip("\n")) if b.strip()]
     seen: dict[str, int] = {}
     out = []
