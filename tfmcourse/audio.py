@@ -121,7 +121,8 @@ def mel_filterbank(
     f_max = nyquist if f_max is None else f_max
     if not 0 <= f_min < f_max <= nyquist:
         raise ValueError(
-            f"need 0 <= f_min < f_max <= sample_rate / 2 = {nyquist:g} Hz, got f_min={f_min!r}, f_max={f_max!r}"
+            f"need 0 <= f_min < f_max <= sample_rate / 2 = {nyquist:g} Hz, "
+            f"got f_min={f_min!r}, f_max={f_max!r}"
         )
     if norm not in (None, "slaney"):
         raise ValueError(f"norm must be None or 'slaney', got {norm!r}")
@@ -159,7 +160,8 @@ def power_spectrogram(
     hop_length: int = 220,
     center: bool = True,
 ) -> Float[Tensor, "*batch frames n_freqs"]:
-    """``|STFT|^2`` of ``wave`` with a periodic Hann window of ``n_fft`` samples, one frame every ``hop_length``.
+    """``|STFT|^2`` of ``wave`` with a periodic Hann window of ``n_fft`` samples, one frame every
+    ``hop_length``.
 
     ``wave``: ``(samples,)`` or ``(batch, samples)``, float. Returns ``(..., frames, n_fft // 2 + 1)``:
     time first, frequency last. ``center=True`` pads the signal by ``n_fft // 2`` on both sides with its

@@ -82,7 +82,8 @@ class CaptionTokenizer:
 
     @staticmethod
     def split(text: str) -> list[str]:
-        """``"a handwritten seven"`` -> ``["a", "handwritten", "seven"]``; ``"手写的七"`` -> ``["手", "写", "的", "七"]``."""
+        """``"a handwritten seven"`` -> ``["a", "handwritten", "seven"]``;
+        ``"手写的七"`` -> ``["手", "写", "的", "七"]``."""
         if not isinstance(text, str):
             raise ValueError(f"text must be a str, got {type(text).__name__}")
         return _TOKEN.findall(text.lower())

@@ -71,7 +71,8 @@ def _positive_int(name: str, n: object, least: int = 1) -> int:
 
 
 def query_index(i: Tensor | int, j: Tensor | int, seq_len: int) -> Tensor:
-    """Index ``0 .. seq_len*(seq_len-1)-1`` of the ordered pair ``(i, j)``, ``i != j``, both in ``0 .. seq_len-1``."""
+    """Index ``0 .. seq_len*(seq_len-1)-1`` of the ordered pair ``(i, j)``, ``i != j``, both in
+    ``0 .. seq_len-1``."""
     i, j = torch.as_tensor(i), torch.as_tensor(j)
     if (i == j).any() or (i < 0).any() or (j < 0).any() or (i >= seq_len).any() or (j >= seq_len).any():
         raise ValueError(

@@ -26,7 +26,8 @@ __all__ = ["NextTokenTable", "TableCache"]
 
 
 class TableCache(list):
-    """The "cache" of :class:`NextTokenTable`: one dict holding the tokens fed so far, ``{"tokens": (batch, t)}``.
+    """The "cache" of :class:`NextTokenTable`: one dict holding the tokens fed so far,
+    ``{"tokens": (batch, t)}``.
 
     A list of per-layer dicts like the Transformer's cache, with ``reorder(rows)`` to follow the beams of a
     beam search.
@@ -78,11 +79,13 @@ class NextTokenTable(nn.Module):
         self.anchor = nn.Parameter(torch.zeros(()))  # a parameter, so that the decoders find a device
 
     def distribution(self, prefix: tuple[int, ...]) -> dict[int, float]:
-        """The next-token probabilities after ``prefix`` (``<eos>`` for certain when it is not in the table)."""
+        """The next-token probabilities after ``prefix`` (``<eos>`` for certain when it is not in the
+        table)."""
         return self.table.get(tuple(prefix), {self.eos_id: 1.0})
 
     def log_prob(self, tokens: list[int]) -> float:
-        """The total log-probability of generating ``tokens`` (``<bos>`` excluded, ``<eos>`` included if given)."""
+        """The total log-probability of generating ``tokens`` (``<bos>`` excluded, ``<eos>`` included if
+        given)."""
         total = 0.0
         for i, token in enumerate(tokens):
             p = self.distribution(tuple(tokens[:i])).get(token, 0.0)
