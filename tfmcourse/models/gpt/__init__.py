@@ -32,8 +32,17 @@ weight copies to and from Hugging Face; :func:`lm_loss` and :func:`evaluate_lm` 
 :mod:`tfmcourse.losses` and are presented here too.
 """
 
-from tfmcourse.losses import evaluate_lm, lm_loss
 from tfmcourse.models.gpt.config import GPTConfig
 from tfmcourse.models.gpt.model import GPT, GPTBlock
 
 __all__ = ["GPTConfig", "GPTBlock", "GPT", "lm_loss", "evaluate_lm"]
+
+
+def __getattr__(name: str):
+    """``lm_loss`` and ``evaluate_lm`` live in :mod:`tfmcourse.losses` (training sits above the models);
+    they are still importable from here, loaded on first use."""
+    if name in ("lm_loss", "evaluate_lm"):
+        from tfmcourse import losses
+
+        return getattr(losses, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
